@@ -1,0 +1,155 @@
+"""Land raw data with dlt: `python -m ingest [--sources ...] [--months YYYY-MM[:YYYY-MM]] [--mirror DIR-or-URL]`.
+
+Each (source, month) is one dlt load: the file is downloaded and read completely before anything is written, then
+dlt replaces that month's rows in one transaction (merge on `source_month`). A failure stops that source with a
+one-paragraph message and leaves the warehouse as it was for that month; the other sources go on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ingest import citibike, tlc, weather
+from ingest.common import IngestError, Month, check_mirror, data_dir, parse_months, warehouse_path
+from ingest.lock import WarehouseBusy, warehouse_lock
+
+# dlt reads .dlt/config.toml of this project whatever the working directory.
+os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A landable source: its raw dataset, default base, and how to build the dlt resource for a month."""
+
+    dataset: str
+    base: str
+    resource: Callable[[Month | None, str], dlt.sources.DltResource]
+    table: str
+    monthly: bool = True
+
+
+SOURCES: dict[str, Source] = {
+    "yellow": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("yellow", m, b), "yellow_trips"),
+    "green": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("green", m, b), "green_trips"),
+    "zones": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.taxi_zones(b), "taxi_zones", monthly=False),
+    "citibike": Source("raw_citibike", citibike.CITIBIKE_BASE, citibike.rides, "trips"),
+    "weather": Source("raw_weather", weather.OPEN_METEO_BASE, weather.hourly, "hourly"),
+}
+DEFAULT_SOURCES = "yellow,green,zones,citibike,weather"
+
+
+def parse_sources(spec: str) -> list[str]:
+    """Validates a comma-separated SOURCES list against the known sources."""
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown or not names:
+        raise IngestError(
+            f"SOURCES='{spec}' names unknown sources {unknown}; choose from {', '.join(SOURCES)}."
+        )
+    return names
+
+
+def pipeline(dataset: str) -> dlt.Pipeline:
+    """The dlt pipeline landing one raw dataset in the warehouse."""
+    return dlt.pipeline(
+        pipeline_name=dataset,
+        destination=dlt.destinations.duckdb(str(warehouse_path())),
+        dataset_name=dataset,
+        pipelines_dir=str(data_dir() / ".dlt"),
+    )
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The IngestError inside dlt's step wrappers, if there is one."""
+    seen = error
+    while seen is not None:
+        if isinstance(seen, IngestError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return error
+
+
+def load(name: str, month: Month | None, base: str) -> dict:
+    """Loads one source for one month (or once, for zones) and returns what was landed."""
+    source = SOURCES[name]
+    pipe = pipeline(source.dataset)
+    started = time.perf_counter()
+    try:
+        info = pipe.run(source.resource(month, base), loader_file_format="parquet")
+    except PipelineStepFailed as error:
+        if error.step in ("extract", "normalize"):
+            pipe.abort_packages()
+        cause = root_cause(error)
+        if isinstance(cause, IngestError):
+            raise IngestError(str(cause)) from error
+        raise IngestError(
+            f"{name} {month or ''}: dlt failed in step '{error.step}': {cause}. Nothing of this month was "
+            "written; run the ingest again."
+        ) from error
+    seconds = time.perf_counter() - started
+    rows = pipe.last_trace.last_normalize_info.row_counts.get(source.table, 0)
+    return {
+        "source": name,
+        "month": str(month) if month else None,
+        "rows": rows,
+        "seconds": seconds,
+        "load_id": info.loads_ids[-1] if info.loads_ids else None,
+    }
+
+
+def run(names: list[str], months: list[Month], mirror: str | None) -> int:
+    """Loads every source for every month, printing progress; returns the number of failed sources."""
+    failures = 0
+    for name in names:
+        source = SOURCES[name]
+        base = mirror or source.base
+        for month in months if source.monthly else [None]:
+            label = f"{name} {month}" if month else name
+            try:
+                landed = load(name, month, base)
+            except IngestError as error:
+                print(f"error: {label}: {error}", file=sys.stderr)
+                failures += 1
+                break
+            rate = landed["rows"] / landed["seconds"] if landed["seconds"] else 0.0
+            print(
+                f"{label:<18} {landed['rows']:>10,} rows  {landed['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
+            )
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parses and validates every argument before any work starts, then lands the sources."""
+    parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", default=os.environ.get("SOURCES") or DEFAULT_SOURCES)
+    parser.add_argument("--months", default=os.environ.get("MONTHS") or "2024-09:2024-11")
+    parser.add_argument("--mirror", default=os.environ.get("MIRROR") or None)
+    args = parser.parse_args(argv)
+    try:
+        names = parse_sources(args.sources)
+        months = parse_months(args.months)
+        mirror = check_mirror(args.mirror)
+        print(
+            f"Landing {', '.join(names)} for {months[0]}..{months[-1]} from {mirror or 'upstream'} "
+            f"into {warehouse_path()}"
+        )
+        with warehouse_lock(f"ingest {args.sources} {args.months}"):
+            failures = run(names, months, mirror)
+    except (IngestError, WarehouseBusy) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

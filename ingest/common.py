@@ -1,0 +1,220 @@
+"""What every source shares: months, base locations, downloads and the Arrow schema helpers.
+
+A source never opens a URL or a folder by itself: it asks `fetch()` for a relative path (the upstream layout) and
+gets a local file back, whether the base is the real upstream, a mirror folder or a mirror served over HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pyarrow as pa
+from dlt.common.normalizers.naming.snake_case import NamingConvention
+from dlt.sources.helpers.requests import Client
+
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+NAMING = NamingConvention()
+
+
+class IngestError(Exception):
+    """A source could not be loaded; the message names the file or request and what to do."""
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month, the unit every trip source is loaded and replaced by."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """Parses YYYY-MM, refusing anything else."""
+        match = MONTH_RE.match(text.strip())
+        if not match:
+            raise IngestError(f"'{text}' is not a month: write it as YYYY-MM, for example 2024-09.")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def first_day(self) -> dt.date:
+        """The first day of the month."""
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> dt.date:
+        """The last day of the month."""
+        return self.next().first_day - dt.timedelta(days=1)
+
+    def next(self) -> Month:
+        """The following month."""
+        return Month(self.year + self.month // 12, self.month % 12 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def parse_months(spec: str) -> list[Month]:
+    """Parses `YYYY-MM` or `YYYY-MM:YYYY-MM` (inclusive) into the list of months."""
+    parts = spec.split(":")
+    if len(parts) > 2:
+        raise IngestError(f"MONTHS='{spec}' has more than one ':'; write YYYY-MM or YYYY-MM:YYYY-MM.")
+    first, last = Month.parse(parts[0]), Month.parse(parts[-1])
+    if last.first_day < first.first_day:
+        raise IngestError(f"MONTHS='{spec}' ends before it starts; write the earlier month first.")
+    months = [first]
+    while months[-1] != last:
+        months.append(months[-1].next())
+    return months
+
+
+def check_mirror(mirror: str | None) -> str | None:
+    """Accepts an existing folder or an http(s) URL as a mirror, refusing anything else before work starts."""
+    if not mirror:
+        return None
+    parsed = urlparse(mirror)
+    if parsed.scheme in ("http", "https") and parsed.netloc:
+        return mirror.rstrip("/")
+    if parsed.scheme == "" and Path(mirror).is_dir():
+        return str(Path(mirror).resolve())
+    raise IngestError(
+        f"MIRROR='{mirror}' is neither an existing folder nor an http(s) URL. "
+        "Point it at a folder written by `make sample` or at a server laid out like the upstream paths."
+    )
+
+
+def data_dir() -> Path:
+    """The folder that holds the warehouse, downloads and dlt's working files."""
+    return Path(os.environ.get("MOBILITY_DATA_DIR", "data")).resolve()
+
+
+def warehouse_path() -> Path:
+    """The one DuckDB file every layer lives in."""
+    return data_dir() / "warehouse.duckdb"
+
+
+def http_client() -> Client:
+    """dlt's requests client: retries 429/5xx and timeouts with backoff, fails at once on other 4xx."""
+    return Client(
+        request_timeout=float(os.environ.get("MOBILITY_HTTP_TIMEOUT", "60")),
+        request_max_attempts=int(os.environ.get("MOBILITY_HTTP_ATTEMPTS", "5")),
+        request_backoff_factor=float(os.environ.get("MOBILITY_HTTP_BACKOFF", "1")),
+        request_max_retry_delay=30,
+    )
+
+
+def location(base: str, relative: str) -> str:
+    """Joins a base (URL or folder) and an upstream-relative path."""
+    return f"{base.rstrip('/')}/{relative}"
+
+
+def fetch(base: str, relative: str) -> Path:
+    """Returns a local copy of `relative` under `base`: the file itself for a folder, a download otherwise.
+
+    Downloads stream to a temporary file and are renamed into `$MOBILITY_DATA_DIR/downloads/` only when complete,
+    so an interrupted download never looks like a file.
+    """
+    if not urlparse(base).scheme:
+        local = Path(base) / relative
+        if not local.is_file():
+            raise IngestError(
+                f"{local} does not exist in the mirror. Run `make sample` for that month or fix MIRROR."
+            )
+        return local
+    url = location(base, relative)
+    path, _, query = relative.partition("?")
+    target = (
+        data_dir()
+        / "downloads"
+        / (f"{path}/{hashlib.sha1(query.encode()).hexdigest()[:16]}.json" if query else path)
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    response = get(url, stream=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".part-", delete=False) as part:
+        try:
+            shutil.copyfileobj(response.raw, part, length=1 << 20)
+        except Exception as error:
+            Path(part.name).unlink(missing_ok=True)
+            raise IngestError(f"Download of {url} broke off: {error}. Run the ingest again.") from error
+    os.replace(part.name, target)
+    return target
+
+
+def get(url: str, **kwargs):
+    """GETs a URL through dlt's retrying client, turning HTTP failures into one clear message."""
+    from requests import HTTPError, RequestException
+
+    try:
+        return http_client().get(url, **kwargs)
+    except HTTPError as error:
+        status = error.response.status_code if error.response is not None else "?"
+        detail = api_reason(error.response)
+        hint = (
+            "the month is not published (yet) upstream" if status == 404 else "the server refused the request"
+        )
+        raise IngestError(f"GET {url} failed with HTTP {status}{detail}: {hint}.") from error
+    except RequestException as error:
+        raise IngestError(
+            f"GET {url} failed after retries: {type(error).__name__}: {error}. "
+            "Check the network or MIRROR, then run the ingest again."
+        ) from error
+
+
+def api_reason(response) -> str:
+    """Extracts Open-Meteo's `{"error": true, "reason": ...}` from an error response, if it is one."""
+    try:
+        body = response.json()
+    except Exception:
+        return ""
+    if isinstance(body, dict) and body.get("error"):
+        return f" (API error: {body.get('reason')})"
+    return ""
+
+
+def conform(table: pa.Table, schema: pa.Schema, renames: dict[str, str] | None = None) -> pa.Table:
+    """Renames a batch to snake_case, casts known columns to `schema` and adds the missing ones as nulls.
+
+    Columns the schema does not know are kept (snake_cased) so that new upstream columns reach the raw table as
+    new nullable columns through dlt's schema evolution.
+    """
+    renames = renames or {}
+    names = [
+        renames.get(NAMING.normalize_identifier(name), NAMING.normalize_identifier(name))
+        for name in table.column_names
+    ]
+    table = table.rename_columns(names)
+    columns, fields = [], []
+    for field in schema:
+        if field.name in names:
+            columns.append(table.column(field.name).cast(field.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        fields.append(field)
+    for name in names:
+        if schema.get_field_index(name) < 0:
+            columns.append(table.column(name))
+            fields.append(pa.field(name, table.schema.field(name).type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def with_lineage(table: pa.Table, source_file: str, month: Month, first_row: int | None) -> pa.Table:
+    """Appends source_file, source_month and (for trip files) source_row to a batch."""
+    rows = table.num_rows
+    table = table.append_column("source_file", pa.nulls(rows, pa.string()).fill_null(source_file))
+    table = table.append_column(
+        pa.field("source_month", pa.date32(), nullable=False),
+        pa.nulls(rows, pa.date32()).fill_null(month.first_day),
+    )
+    if first_row is not None:
+        table = table.append_column(
+            "source_row", pa.array(np.arange(first_row, first_row + rows, dtype=np.int64))
+        )
+    return table

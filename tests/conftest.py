@@ -1,0 +1,123 @@
+"""Shared fixtures: a sample mirror served over HTTP on loopback, and a throwaway warehouse per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
+SAMPLE_MONTHS = "2024-09:2024-10"
+SAMPLE_SCALE = "0.002"
+
+os.environ.setdefault("SQLMESH__DISABLE_ANONYMIZED_ANALYTICS", "1")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+
+class MirrorHandler(SimpleHTTPRequestHandler):
+    """Serves a mirror folder; `faults` maps a path to a list of (status, body, delay) answered before the file."""
+
+    faults: dict[str, list[tuple[int, bytes, float]]] = {}
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+        self.requests.append(self.path)
+        queue = self.faults.get(self.path.lstrip("/"))
+        if queue:
+            status, body, delay = queue.pop(0)
+            time.sleep(delay)
+            if status:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        """Keeps test output quiet."""
+
+
+@pytest.fixture(scope="session")
+def sample_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small deterministic mirror written by `python -m ingest.sample`."""
+    out = tmp_path_factory.mktemp("mirror")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ingest.sample",
+            "--months",
+            SAMPLE_MONTHS,
+            "--scale",
+            SAMPLE_SCALE,
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def serve(folder: Path) -> tuple[ThreadingHTTPServer, type[MirrorHandler]]:
+    """Starts an HTTP server on 127.0.0.1 for a folder, with its own fault table."""
+    handler = type("Handler", (MirrorHandler,), {"faults": {}, "requests": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, handler
+
+
+@pytest.fixture
+def http_mirror(sample_mirror: Path) -> Iterator[tuple[str, type[MirrorHandler]]]:
+    """The sample mirror over HTTP: (base URL, handler class whose `faults` a test may fill)."""
+    server, handler = serve(sample_mirror)
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty MOBILITY_DATA_DIR for one test."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder
+
+
+def run_ingest(
+    data: Path, *args: str, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """Runs `python -m ingest` as a user would, into the given data folder."""
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ingest", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def query(data: Path, sql: str) -> list[tuple]:
+    """Reads the warehouse read-only, as a consumer would."""
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        return connection.sql(sql).fetchall()
+
+
+def manifest(mirror: Path) -> dict:
+    """The sample generator's manifest."""
+    return json.loads((mirror / "manifest.json").read_text())
