@@ -53,9 +53,7 @@ def parse_sources(spec: str) -> list[str]:
     names = [name.strip() for name in spec.split(",") if name.strip()]
     unknown = [name for name in names if name not in SOURCES]
     if unknown or not names:
-        raise IngestError(
-            f"SOURCES='{spec}' names unknown sources {unknown}; choose from {', '.join(SOURCES)}."
-        )
+        raise IngestError(f"SOURCES='{spec}' names unknown sources {unknown}; choose from {', '.join(SOURCES)}.")
     return names
 
 
@@ -122,9 +120,7 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
                 failures += 1
                 break
             rate = landed["rows"] / landed["seconds"] if landed["seconds"] else 0.0
-            print(
-                f"{label:<18} {landed['rows']:>10,} rows  {landed['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
-            )
+            print(f"{label:<18} {landed['rows']:>10,} rows  {landed['seconds']:6.1f} s  {rate:>10,.0f} rows/s")
     return failures
 
 

@@ -78,9 +78,7 @@ def csv_members(archive: zipfile.ZipFile, source_file: str) -> list[str]:
 
 def _convert_options(header: list[str]) -> pacsv.ConvertOptions:
     """Column types for either schema: text ids, timestamps in either format."""
-    types = {
-        name: pa.string() for name in header if name in _TEXT or "station id" in name or name == "bikeid"
-    }
+    types = {name: pa.string() for name in header if name in _TEXT or "station id" in name or name == "bikeid"}
     for name in ("started_at", "ended_at", "starttime", "stoptime"):
         if name in header:
             types[name] = pa.timestamp("us")

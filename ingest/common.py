@@ -125,16 +125,12 @@ def fetch(base: str, relative: str) -> Path:
     if not urlparse(base).scheme:
         local = Path(base) / relative
         if not local.is_file():
-            raise IngestError(
-                f"{local} does not exist in the mirror. Run `make sample` for that month or fix MIRROR."
-            )
+            raise IngestError(f"{local} does not exist in the mirror. Run `make sample` for that month or fix MIRROR.")
         return local
     url = location(base, relative)
     path, _, query = relative.partition("?")
     target = (
-        data_dir()
-        / "downloads"
-        / (f"{path}/{hashlib.sha1(query.encode()).hexdigest()[:16]}.json" if query else path)
+        data_dir() / "downloads" / (f"{path}/{hashlib.sha1(query.encode()).hexdigest()[:16]}.json" if query else path)
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     response = get(url, stream=True)
@@ -157,9 +153,7 @@ def get(url: str, **kwargs):
     except HTTPError as error:
         status = error.response.status_code if error.response is not None else "?"
         detail = api_reason(error.response)
-        hint = (
-            "the month is not published (yet) upstream" if status == 404 else "the server refused the request"
-        )
+        hint = "the month is not published (yet) upstream" if status == 404 else "the server refused the request"
         raise IngestError(f"GET {url} failed with HTTP {status}{detail}: {hint}.") from error
     except RequestException as error:
         raise IngestError(
@@ -187,8 +181,7 @@ def conform(table: pa.Table, schema: pa.Schema, renames: dict[str, str] | None =
     """
     renames = renames or {}
     names = [
-        renames.get(NAMING.normalize_identifier(name), NAMING.normalize_identifier(name))
-        for name in table.column_names
+        renames.get(NAMING.normalize_identifier(name), NAMING.normalize_identifier(name)) for name in table.column_names
     ]
     table = table.rename_columns(names)
     columns, fields = [], []
@@ -214,7 +207,5 @@ def with_lineage(table: pa.Table, source_file: str, month: Month, first_row: int
         pa.nulls(rows, pa.date32()).fill_null(month.first_day),
     )
     if first_row is not None:
-        table = table.append_column(
-            "source_row", pa.array(np.arange(first_row, first_row + rows, dtype=np.int64))
-        )
+        table = table.append_column("source_row", pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)))
     return table

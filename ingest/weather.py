@@ -55,9 +55,7 @@ def hourly_table(body: dict, request: str) -> pa.Table:
         raise IngestError(f"Open-Meteo refused {request}: {body.get('reason')}")
     hourly = body.get("hourly")
     if not isinstance(hourly, dict) or "time" not in hourly:
-        raise IngestError(
-            f"{request} answered without an `hourly.time` array; it is not an archive API response."
-        )
+        raise IngestError(f"{request} answered without an `hourly.time` array; it is not an archive API response.")
     lengths = {name: len(values) for name, values in hourly.items()}
     if len(set(lengths.values())) != 1:
         raise IngestError(f"{request} answered with hourly arrays of different lengths: {lengths}.")

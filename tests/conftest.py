@@ -97,9 +97,7 @@ def data_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def run_ingest(
-    data: Path, *args: str, env: dict | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess:
+def run_ingest(data: Path, *args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Runs `python -m ingest` as a user would, into the given data folder."""
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), **(env or {})}
     return subprocess.run(

@@ -59,9 +59,7 @@ def landed(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Pat
 
 def test_raw_counts_equal_the_manifest(landed: Path, sample_mirror: Path) -> None:
     for source, table in TABLES.items():
-        counts = dict(
-            query(landed, f"SELECT strftime(source_month, '%Y-%m'), count(*) FROM {table} GROUP BY 1")
-        )
+        counts = dict(query(landed, f"SELECT strftime(source_month, '%Y-%m'), count(*) FROM {table} GROUP BY 1"))
         assert counts == expected_rows(sample_mirror, source), source
     assert query(landed, "SELECT count(*) FROM raw_tlc.taxi_zones") == [(265,)]
 
@@ -74,9 +72,7 @@ def test_lineage_is_kept_on_every_row(landed: Path) -> None:
             f"count(*) - count(DISTINCT (source_file, source_row)) FROM {table}",
         )
         assert nulls == [(0, 0)], table
-    members = query(
-        landed, "SELECT DISTINCT source_file FROM raw_citibike.trips WHERE source_month = '2024-09-01'"
-    )
+    members = query(landed, "SELECT DISTINCT source_file FROM raw_citibike.trips WHERE source_month = '2024-09-01'")
     assert len(members) >= 2 and all(".zip/" in name for (name,) in members)
 
 
@@ -91,9 +87,7 @@ def test_raw_types_are_fixed(landed: Path) -> None:
     assert types["tpep_pickup_datetime"] == "TIMESTAMP"
     assert types["vendor_id"] == "BIGINT" and types["passenger_count"] == "DOUBLE"
     assert types["source_month"] == "DATE" and "airport_fee" in types and "cbd_congestion_fee" in types
-    zones = query(
-        landed, "SELECT borough, zone, service_zone FROM raw_tlc.taxi_zones WHERE location_id = 264"
-    )
+    zones = query(landed, "SELECT borough, zone, service_zone FROM raw_tlc.taxi_zones WHERE location_id = 264")
     assert zones == [("Unknown", "N/A", "N/A")]
 
 
@@ -109,25 +103,18 @@ def test_reingest_of_a_month_changes_no_count(landed: Path, sample_mirror: Path)
     assert loads == [(1,)]
 
 
-def test_republished_month_replaces_only_that_month(
-    tmp_path: Path, sample_mirror: Path, data_dir: Path
-) -> None:
+def test_republished_month_replaces_only_that_month(tmp_path: Path, sample_mirror: Path, data_dir: Path) -> None:
     mirror = tmp_path / "mirror"
     shutil.copytree(sample_mirror, mirror)
     assert (
-        run_ingest(
-            data_dir, "--sources", "green", "--months", "2024-09:2024-10", "--mirror", str(mirror)
-        ).returncode
+        run_ingest(data_dir, "--sources", "green", "--months", "2024-09:2024-10", "--mirror", str(mirror)).returncode
         == 0
     )
     before = month_fingerprints(data_dir)["green"]
     path = mirror / "trip-data/green_tripdata_2024-10.parquet"
     table = pq.read_table(path)
     pq.write_table(table.slice(0, table.num_rows - 7), path)
-    assert (
-        run_ingest(data_dir, "--sources", "green", "--months", "2024-10", "--mirror", str(mirror)).returncode
-        == 0
-    )
+    assert run_ingest(data_dir, "--sources", "green", "--months", "2024-10", "--mirror", str(mirror)).returncode == 0
     after = month_fingerprints(data_dir)["green"]
     assert after[0] == before[0]
     assert after[1][1] == before[1][1] - 7

@@ -102,8 +102,6 @@ def test_open_meteo_2023_response(real_landed: Path) -> None:
 
 
 def test_zone_lookup_keeps_na_text(real_landed: Path) -> None:
-    rows = query(
-        real_landed, "SELECT location_id, borough, zone FROM raw_tlc.taxi_zones WHERE location_id >= 264"
-    )
+    rows = query(real_landed, "SELECT location_id, borough, zone FROM raw_tlc.taxi_zones WHERE location_id >= 264")
     assert rows == [(264, "Unknown", "N/A"), (265, "N/A", "Outside of NYC")]
     assert query(real_landed, "SELECT count(*) FROM raw_tlc.taxi_zones") == [(265,)]
