@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import dlt
 import pyarrow as pa
@@ -83,7 +83,7 @@ def hourly(month: Month, base: str) -> dlt.sources.DltResource:
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise IngestError(f"{request} did not answer with JSON: {error}.") from error
         table = hourly_table(body, request)
-        table = with_lineage(table, request if urlparse(base).scheme else relative, month, None)
+        table = with_lineage(table, relative, month, None)
         yield table.rename_columns([*table.column_names[:-2], "source_request", "source_month"])
 
     return monthly_hours

@@ -1,0 +1,1 @@
+"""Ingest: the dlt sources that land NYC mobility data in the raw layer, and the sample mirror generator."""
