@@ -1,0 +1,34 @@
+/* Calendar, one row per date from 2020-01-01 through 2030-12-31. */
+MODEL (
+  name marts.dim_date,
+  kind FULL,
+  owner analytics,
+  grain calendar_date,
+  audits (
+    unique_values(columns := [calendar_date]),
+    not_null(columns := [calendar_date, month_start_date, day_of_week])
+  )
+);
+
+WITH days AS (
+  SELECT
+    day::DATE AS calendar_date
+  FROM GENERATE_SERIES(
+    @VAR('calendar_start', '2020-01-01')::DATE,
+    @VAR('calendar_end', '2030-12-31')::DATE,
+    INTERVAL '1' DAY
+  ) AS calendar(day)
+)
+SELECT
+  calendar_date, /* the calendar date */
+  DAYNAME(calendar_date) AS day_name, /* Monday .. Sunday */
+  STRFTIME(calendar_date, '%B') AS month_name, /* January .. December */
+  ISODOW(calendar_date) AS day_of_week, /* 1 Monday .. 7 Sunday (ISO) */
+  DAY(calendar_date) AS day_of_month, /* 1..31 */
+  MONTH(calendar_date) AS month_of_year, /* 1..12 */
+  QUARTER(calendar_date) AS quarter_of_year, /* 1..4 */
+  YEAR(calendar_date) AS year_number, /* calendar year */
+  ISODOW(calendar_date) >= 6 AS is_weekend, /* Saturday or Sunday */
+  DATE_TRUNC('WEEK', calendar_date)::DATE AS week_start_date, /* Monday of the ISO week */
+  DATE_TRUNC('MONTH', calendar_date)::DATE AS month_start_date /* first day of the month */
+FROM days

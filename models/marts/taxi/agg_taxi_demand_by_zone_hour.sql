@@ -1,0 +1,48 @@
+/* Taxi demand by pickup zone and hour, one row per pickup zone and local hour with at least one trip. */
+MODEL (
+  name marts.agg_taxi_demand_by_zone_hour,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column pickup_hour_at,
+    batch_size 31
+  ),
+  owner analytics,
+  grain (pickup_zone_id, pickup_hour_at),
+  depends_on [marts.dim_zones],
+  signals (
+    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'])
+  ),
+  audits (
+    unique_combination_of_columns(columns := [pickup_zone_id, pickup_hour_at]),
+    not_null(columns := [pickup_zone_id, pickup_hour_at, trips]),
+    accepted_range("column" := trips, min_v := 1),
+    accepted_range("column" := average_fare_amount, min_v := 0, max_v := 10000),
+    assert_references_dim_zones("column" := pickup_zone_id)
+  )
+);
+
+WITH trips AS (
+  SELECT
+    pickup_zone_id,
+    passenger_count,
+    trip_distance_miles,
+    duration_seconds,
+    fare_amount,
+    total_amount,
+    pickup_at
+  FROM marts.fct_taxi_trips
+  WHERE
+    pickup_at BETWEEN @start_dt AND @end_dt
+)
+SELECT
+  pickup_zone_id, /* pickup zone, references marts.dim_zones */
+  COUNT(*) AS trips, /* trips picked up */
+  SUM(passenger_count) AS passengers, /* passengers picked up */
+  SUM(total_amount) AS revenue_amount, /* total charged in dollars */
+  AVG(fare_amount)::DECIMAL(10, 2) AS average_fare_amount, /* mean fare in dollars */
+  AVG(duration_seconds) AS average_duration_seconds, /* mean trip duration in seconds */
+  AVG(trip_distance_miles) AS average_distance_miles, /* mean trip distance in miles */
+  DATE_TRUNC('HOUR', pickup_at) AS pickup_hour_at /* start of the local pickup hour */
+FROM trips
+GROUP BY
+  pickup_zone_id,
+  DATE_TRUNC('HOUR', pickup_at)
