@@ -8,6 +8,7 @@ one-paragraph message and leaves the warehouse as it was for that month; the oth
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dlt
+import duckdb
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingest import citibike, tlc, weather
-from ingest.common import IngestError, Month, check_mirror, data_dir, parse_months, warehouse_path
+from ingest.common import FETCHED, IngestError, Month, check_mirror, data_dir, parse_months, warehouse_path
 from ingest.lock import WarehouseBusy, warehouse_lock
 
 # dlt reads .dlt/config.toml of this project whatever the working directory.
@@ -77,12 +79,41 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
+def finish_interrupted(pipe: dlt.Pipeline) -> None:
+    """Loads packages an interrupted run left fully extracted, so a killed ingest never leaves a month half done."""
+    if pipe.has_pending_data:
+        print(f"{pipe.dataset_name}: finishing a load that was interrupted", file=sys.stderr)
+        pipe.normalize()
+        pipe.load()
+
+
+def month_fingerprint(table: str, month: Month | None) -> tuple | None:
+    """Rows and a content hash of one landed month (None when the month or table is not there)."""
+    if month is None or not warehouse_path().exists():
+        return None
+    with duckdb.connect(str(warehouse_path())) as connection:
+        schema, name = table.split(".")
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+        if not exists:
+            return None
+        row = connection.execute(
+            f"SELECT count(*), sum(hash(COLUMNS(* EXCLUDE (_dlt_load_id)))) FROM {table} WHERE source_month = ?",
+            [month.first_day],
+        ).fetchone()
+    return row if row[0] else None
+
+
 def load(name: str, month: Month | None, base: str) -> dict:
     """Loads one source for one month (or once, for zones) and returns what was landed."""
     source = SOURCES[name]
+    table = f"{source.dataset}.{source.table}"
     pipe = pipeline(source.dataset)
+    before = month_fingerprint(table, month)
     started = time.perf_counter()
     try:
+        finish_interrupted(pipe)
         info = pipe.run(source.resource(month, base), loader_file_format="parquet")
     except PipelineStepFailed as error:
         if error.step in ("extract", "normalize"):
@@ -100,28 +131,45 @@ def load(name: str, month: Month | None, base: str) -> dict:
         "source": name,
         "month": str(month) if month else None,
         "rows": rows,
+        "megabytes": FETCHED[-1].stat().st_size / 1e6 if FETCHED else 0.0,
         "seconds": seconds,
         "load_id": info.loads_ids[-1] if info.loads_ids else None,
+        "changed": before is not None and before != month_fingerprint(table, month),
     }
 
 
 def run(names: list[str], months: list[Month], mirror: str | None) -> int:
     """Loads every source for every month, printing progress; returns the number of failed sources."""
-    failures = 0
+    failures, landed = 0, []
     for name in names:
         source = SOURCES[name]
         base = mirror or source.base
         for month in months if source.monthly else [None]:
             label = f"{name} {month}" if month else name
             try:
-                landed = load(name, month, base)
+                result = load(name, month, base)
             except IngestError as error:
                 print(f"error: {label}: {error}", file=sys.stderr)
                 failures += 1
                 break
-            rate = landed["rows"] / landed["seconds"] if landed["seconds"] else 0.0
-            print(f"{label:<18} {landed['rows']:>10,} rows  {landed['seconds']:6.1f} s  {rate:>10,.0f} rows/s")
+            landed.append(result)
+            rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
+            print(
+                f"{label:<18} {result['rows']:>10,} rows  {result['megabytes']:8.1f} MB  "
+                f"{result['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
+                + ("  (changed since last load)" * result["changed"])
+            )
+    write_summary(landed)
     return failures
+
+
+def write_summary(landed: list[dict]) -> None:
+    """Records what this run landed in $MOBILITY_DATA_DIR/last_ingest.json, with the months whose content changed."""
+    changed = sorted({result["month"] for result in landed if result["changed"]})
+    summary = {"landed": landed, "changed_months": changed}
+    (data_dir() / "last_ingest.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if changed:
+        print(f"Months whose landed content changed: {', '.join(changed)} (restate them: make restate MONTH=...)")
 
 
 def main(argv: list[str] | None = None) -> int:

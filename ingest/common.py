@@ -23,6 +23,7 @@ from dlt.sources.helpers.requests import Client
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
+FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
 
 
 class IngestError(Exception):
@@ -126,6 +127,7 @@ def fetch(base: str, relative: str) -> Path:
         local = Path(base) / relative
         if not local.is_file():
             raise IngestError(f"{local} does not exist in the mirror. Run `make sample` for that month or fix MIRROR.")
+        FETCHED.append(local)
         return local
     url = location(base, relative)
     path, _, query = relative.partition("?")
@@ -141,6 +143,7 @@ def fetch(base: str, relative: str) -> Path:
             Path(part.name).unlink(missing_ok=True)
             raise IngestError(f"Download of {url} broke off: {error}. Run the ingest again.") from error
     os.replace(part.name, target)
+    FETCHED.append(target)
     return target
 
 

@@ -96,6 +96,7 @@ def test_reingest_of_a_month_changes_no_count(landed: Path, sample_mirror: Path)
     result = run_ingest(landed, "--months", "2024-10", "--mirror", str(sample_mirror))
     assert result.returncode == 0, result.stderr
     assert month_fingerprints(landed) == before
+    assert json.loads((landed / "last_ingest.json").read_text())["changed_months"] == []
     loads = query(
         landed,
         "SELECT count(DISTINCT _dlt_load_id) FROM raw_tlc.yellow_trips WHERE source_month = '2024-10-01'",
@@ -118,6 +119,7 @@ def test_republished_month_replaces_only_that_month(tmp_path: Path, sample_mirro
     after = month_fingerprints(data_dir)["green"]
     assert after[0] == before[0]
     assert after[1][1] == before[1][1] - 7
+    assert json.loads((data_dir / "last_ingest.json").read_text())["changed_months"] == ["2024-10"]
 
 
 def land_then_break(data: Path, mirror: Path, source: str, month: str, breaker) -> tuple[dict, dict, str]:
