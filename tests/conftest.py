@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -119,3 +120,52 @@ def query(data: Path, sql: str) -> list[tuple]:
 def manifest(mirror: Path) -> dict:
     """The sample generator's manifest."""
     return json.loads((mirror / "manifest.json").read_text())
+
+
+def run_command(data: Path, *command: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Runs a project command (sqlmesh, python -m ...) against the given data folder."""
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data)}
+    executable = str(Path(sys.executable).parent / command[0]) if command[0] == "sqlmesh" else command[0]
+    return subprocess.run(
+        [executable, *command[1:]], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Path) -> Path:
+    """The sample months landed, built in dev and promoted through the gate; the gate's output is kept beside it."""
+    data = tmp_path_factory.mktemp("built")
+    landed = run_ingest(data, "--months", SAMPLE_MONTHS, "--mirror", str(sample_mirror))
+    assert landed.returncode == 0, landed.stderr
+    dev = run_command(data, "sqlmesh", "plan", "dev", "--auto-apply", "--no-prompts")
+    assert dev.returncode == 0, dev.stdout + dev.stderr
+    prod = run_command(data, sys.executable, "-m", "checks.promote", "--env", "dev", "--verbose")
+    assert prod.returncode == 0, prod.stdout + prod.stderr
+    (data / "prod_plan.log").write_text(prod.stdout)
+    return data
+
+
+PROJECT_FILES = ("config.yaml", "external_models.yaml", "models", "macros", "audits", "seeds", "signals", "linter")
+
+
+def copy_project(target: Path) -> Path:
+    """A throwaway copy of the SQLMesh project (models, config, unit tests) that a test may change."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, target / name)
+    (target / "tests").mkdir(exist_ok=True)
+    for test in (ROOT / "tests").glob("test_*.yaml"):
+        shutil.copy2(test, target / "tests" / test.name)
+    return target
+
+
+@pytest.fixture
+def scratch(tmp_path: Path, built_warehouse: Path) -> tuple[Path, Path]:
+    """(project copy, data copy) of the built warehouse, for a test that changes models or data."""
+    data = tmp_path / "data"
+    shutil.copytree(built_warehouse, data, ignore=shutil.ignore_patterns("*.lock"))
+    return copy_project(tmp_path / "project"), data

@@ -1,0 +1,363 @@
+"""`python -m ops.bench [--scale 1] [--months 2024-09:2024-11]` (make bench): what the warehouse costs, measured.
+
+Runs the real commands on a sample mirror of the given scale, in a folder of its own under
+`$MOBILITY_DATA_DIR/bench/`, and writes `report.md` and `report.json` beside it. Every figure is measured in this
+run, and every comparison is a ratio against a reference measured in the same run (DuckDB's own reads of the same
+files, the full backfill, the smaller scale): keys ending in `_ratio` in report.json. Nothing here is asserted.
+
+Steps, each a subprocess timed with its peak RSS (os.wait4):
+  sample     python -m ingest.sample            the mirror (months plus the next one, for the one-day run)
+  ingest     python -m ingest                   dlt, per source rows/s next to DuckDB read_parquet/read_csv/read_json
+  backfill   sqlmesh plan dev                   every model over every landed day
+  gate       python -m checks.promote           scan dev with Soda, approve, promote prod (virtual update)
+  one day    ingest next month; sqlmesh run --end <its first day + 1>
+Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+
+from ingest.common import IngestError, Month, parse_months
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+REFERENCE_SCALE = 0.1
+QUERY_REPEATS = 3
+RAW_TRIPS = """(
+  SELECT 'yellow' AS service_type, passenger_count, tpep_pickup_datetime AS pickup_at, trip_distance, total_amount
+  FROM raw_tlc.yellow_trips
+  UNION ALL
+  SELECT 'green', passenger_count, lpep_pickup_datetime, trip_distance, total_amount FROM raw_tlc.green_trips
+)"""
+FACT_TRIPS = """(
+  SELECT service_type, passenger_count, pickup_at, trip_distance_miles AS trip_distance, total_amount
+  FROM marts.fct_taxi_trips
+)"""
+TAXI_QUERIES = {
+    "q1_trips_by_type": "SELECT service_type, count(*) FROM {trips} GROUP BY 1",
+    "q2_avg_total_by_passengers": "SELECT passenger_count, avg(total_amount) FROM {trips} GROUP BY 1",
+    "q3_trips_by_passengers_year": "SELECT passenger_count, year(pickup_at), count(*) FROM {trips} GROUP BY 1, 2",
+    "q4_by_passengers_year_distance": (
+        "SELECT passenger_count, year(pickup_at) AS pickup_year, round(trip_distance)::INT AS distance, count(*) AS n "
+        "FROM {trips} GROUP BY 1, 2, 3 ORDER BY pickup_year, n DESC"
+    ),
+}
+
+
+@dataclass
+class Step:
+    """One measured command."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+
+
+def run_step(name: str, command: list[str], data: Path, log: Path) -> Step:
+    """Runs a command against `data`, logging its output with elapsed seconds; returns wall time and peak RSS."""
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    started = time.perf_counter()
+    with open(log, "a") as output:
+        output.write(f"\n$ {' '.join(command)}\n")
+        process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for line in process.stdout:
+            output.write(f"[{time.perf_counter() - started:8.2f}] {line}")
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    step = Step(name, round(seconds, 2), round(usage.ru_maxrss / 1024, 1), os.waitstatus_to_exitcode(status))
+    print(f"  {name:<28} {step.seconds:8.1f} s  peak {step.peak_rss_mb:8.1f} MB  rc={step.returncode}", flush=True)
+    if step.returncode != 0:
+        raise IngestError(f"bench step '{name}' failed (exit {step.returncode}); see {log}")
+    return step
+
+
+def python(*args: str) -> list[str]:
+    """A command line for this interpreter."""
+    return [sys.executable, *args]
+
+
+def sqlmesh(*args: str) -> list[str]:
+    """A sqlmesh command line from this environment."""
+    return [str(Path(sys.executable).with_name("sqlmesh")), *args]
+
+
+def duckdb_reference(mirror: Path, months: list[Month], scratch: Path) -> dict[str, dict]:
+    """DuckDB's own CREATE TABLE AS over the same files, per source: rows and seconds."""
+    files = {
+        "yellow": [mirror / f"trip-data/yellow_tripdata_{month}.parquet" for month in months],
+        "green": [mirror / f"trip-data/green_tripdata_{month}.parquet" for month in months],
+        "weather": [mirror / f"v1/archive/{month}.json" for month in months],
+    }
+    csv_dir = scratch / "citibike-csv"
+    csv_dir.mkdir(parents=True, exist_ok=True)
+    for month in months:
+        with zipfile.ZipFile(mirror / f"{month.year:04d}{month.month:02d}-citibike-tripdata.zip") as archive:
+            archive.extractall(csv_dir, [name for name in archive.namelist() if not name.startswith("__MACOSX")])
+    readers = {
+        "yellow": "read_parquet({files})",
+        "green": "read_parquet({files})",
+        "citibike": "read_csv({files})",
+        "weather": "(SELECT unnest(hourly.time) AS time, unnest(hourly.temperature_2m) AS t FROM read_json({files}))",
+    }
+    files["citibike"] = sorted(csv_dir.glob("*.csv"))
+    out = {}
+    with duckdb.connect(str(scratch / "reference.duckdb")) as connection:
+        for source, reader in readers.items():
+            listed = "[" + ", ".join(f"'{path}'" for path in files[source]) + "]"
+            started = time.perf_counter()
+            connection.execute(f"CREATE OR REPLACE TABLE {source} AS SELECT * FROM {reader.format(files=listed)}")
+            seconds = time.perf_counter() - started
+            rows = connection.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
+            out[source] = {"rows": rows, "seconds": round(seconds, 3)}
+    (scratch / "reference.duckdb").unlink()
+    return out
+
+
+def ingest_rates(data: Path, reference: dict[str, dict]) -> dict[str, dict]:
+    """Rows/s per source from the ingest summary, next to DuckDB's rows/s on the same files."""
+    landed = json.loads((data / "last_ingest.json").read_text())["landed"]
+    out = {}
+    for source, ref in reference.items():
+        loads = [entry for entry in landed if entry["source"] == source]
+        rows, seconds = sum(e["rows"] for e in loads), sum(e["seconds"] for e in loads)
+        out[source] = {
+            "rows": rows,
+            "ingest_seconds": round(seconds, 2),
+            "ingest_rows_per_s": round(rows / seconds),
+            "duckdb_seconds": ref["seconds"],
+            "duckdb_rows_per_s": round(ref["rows"] / ref["seconds"]),
+            "ingest_vs_duckdb_ratio": round(seconds / ref["seconds"], 2),
+        }
+    return out
+
+
+def timed_query(connection: duckdb.DuckDBPyConnection, sql: str) -> float:
+    """The median wall time of a query over QUERY_REPEATS runs."""
+    times = []
+    for _ in range(QUERY_REPEATS):
+        started = time.perf_counter()
+        connection.execute(sql).fetchall()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def taxi_queries(data: Path) -> dict[str, dict]:
+    """The four classic taxi queries on the fact and on the raw tables, read-only."""
+    out = {}
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        for name, sql in TAXI_QUERIES.items():
+            mart = timed_query(connection, sql.format(trips=FACT_TRIPS))
+            raw = timed_query(connection, sql.format(trips=RAW_TRIPS))
+            out[name] = {
+                "mart_seconds": round(mart, 4),
+                "raw_seconds": round(raw, 4),
+                "mart_vs_raw_ratio": round(mart / raw, 2),
+            }
+    return out
+
+
+def pipeline(scale: float, months: list[Month], root: Path) -> dict:
+    """Sample, ingest, backfill, gate and one more day at one scale; every step measured."""
+    data = root / f"scale-{scale:g}"
+    data.mkdir(parents=True, exist_ok=True)
+    log = data / "bench.log"
+    span = f"{months[0]}:{months[-1]}"
+    after = months[-1].next()
+    print(f"scale {scale:g}, months {span} (+{after} for the one-day run) in {data}", flush=True)
+    steps = [
+        run_step(
+            "sample",
+            python(
+                "-m",
+                "ingest.sample",
+                "--months",
+                f"{months[0]}:{after}",
+                "--scale",
+                f"{scale:g}",
+                "--out",
+                str(data / "mirror"),
+            ),
+            data,
+            log,
+        ),
+        run_step("ingest", python("-m", "ingest", "--months", span, "--mirror", str(data / "mirror")), data, log),
+    ]
+    reference = duckdb_reference(data / "mirror", months, data / "reference")
+    rates = ingest_rates(data, reference)
+    steps.append(
+        run_step("backfill (sqlmesh plan dev)", sqlmesh("plan", "dev", "--auto-apply", "--no-prompts"), data, log)
+    )
+    steps.append(run_step("gate and promote", python("-m", "checks.promote", "--env", "dev"), data, log))
+    queries = taxi_queries(data)
+    day_end = (after.first_day + timedelta(days=1)).isoformat()
+    steps.append(
+        run_step(
+            "ingest next month",
+            python("-m", "ingest", "--months", str(after), "--mirror", str(data / "mirror")),
+            data,
+            log,
+        )
+    )
+    steps.append(run_step("sqlmesh run (one more day)", sqlmesh("run", "--end", day_end), data, log))
+    return {
+        "scale": scale,
+        "months": span,
+        "steps": [asdict(step) for step in steps],
+        "ingest": rates,
+        "taxi_queries": queries,
+        "promotion_seconds": gate_step_seconds(log, "promote", "approve"),
+    }
+
+
+def gate_step_seconds(log: Path, step: str, previous: str) -> float:
+    """Seconds between two steps the gate reports (`[gate] approve: ...` then `[gate] promote: ...`) in the log."""
+    stamps = {}
+    for line in log.read_text().splitlines():
+        for name in (step, previous):
+            if f"] [gate] {name}:" in line:
+                stamps[name] = float(line[1 : line.index("]")])
+    return round(stamps[step] - stamps[previous], 2)
+
+
+def machine() -> dict:
+    """Cores, memory and the versions that produced the figures."""
+    memory_kb = int(
+        next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")).split()[1]
+    )
+    packages = ("duckdb", "sqlmesh", "dlt", "pyarrow", "soda-core-duckdb")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        **{package: version(package) for package in packages},
+    }
+
+
+def ratios(main: dict, reference: dict | None) -> dict[str, float]:
+    """Every comparison of the report as one flat `<what>_ratio` key."""
+    steps = {step["name"]: step["seconds"] for step in main["steps"]}
+    out = {
+        f"ingest_vs_duckdb_{source}_ratio": rate["ingest_vs_duckdb_ratio"] for source, rate in main["ingest"].items()
+    }
+    out["one_day_run_vs_full_backfill_ratio"] = round(
+        steps["sqlmesh run (one more day)"] / steps["backfill (sqlmesh plan dev)"], 3
+    )
+    out |= {f"{name}_mart_vs_raw_ratio": query["mart_vs_raw_ratio"] for name, query in main["taxi_queries"].items()}
+    if reference is not None:
+        out[f"promotion_scale_{main['scale']:g}_vs_{reference['scale']:g}_ratio"] = round(
+            main["promotion_seconds"] / reference["promotion_seconds"], 2
+        )
+    return out
+
+
+def markdown(report: dict) -> str:
+    """The report as Markdown tables."""
+    main, host = report["runs"][0], report["machine"]
+    lines = [
+        "# nyc-mobility benchmark",
+        "",
+        f"Scale {main['scale']:g}, months {main['months']}; {host['cores']} cores, {host['memory_gib']} GiB; "
+        f"Python {host['python']}, DuckDB {host['duckdb']}, SQLMesh {host['sqlmesh']}, dlt {host['dlt']}, "
+        f"pyarrow {host['pyarrow']}, soda-core-duckdb {host['soda-core-duckdb']}.",
+        "",
+        "## Ingest (dlt) next to DuckDB reading the same files",
+        "",
+        "| source | rows | ingest s | ingest rows/s | DuckDB s | DuckDB rows/s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for source, rate in main["ingest"].items():
+        lines.append(
+            f"| {source} | {rate['rows']:,} | {rate['ingest_seconds']} | {rate['ingest_rows_per_s']:,} | "
+            f"{rate['duckdb_seconds']} | {rate['duckdb_rows_per_s']:,} | {rate['ingest_vs_duckdb_ratio']} |"
+        )
+    for run in report["runs"]:
+        lines += [
+            "",
+            f"## Steps at scale {run['scale']:g} (wall time, peak RSS)",
+            "",
+            "| step | s | peak MB |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {step['name']} | {step['seconds']} | {step['peak_rss_mb']} |" for step in run["steps"]]
+        lines.append(f"| promotion to prod inside the gate | {run['promotion_seconds']} | |")
+    demo = report["demo"]
+    lines += [
+        "",
+        f"End to end (sample, ingest, backfill, gate and promote): {demo['seconds']} s, "
+        f"largest step peak {demo['peak_rss_mb']} MB.",
+        "",
+        f"## Taxi benchmark queries (median of {QUERY_REPEATS})",
+        "",
+        "| query | fct_taxi_trips s | raw s | ratio |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {name} | {q['mart_seconds']} | {q['raw_seconds']} | {q['mart_vs_raw_ratio']} |"
+        for name, q in main["taxi_queries"].items()
+    ]
+    lines += ["", "## Ratios", "", "| key | value |", "|---|---:|"]
+    lines += [f"| `{key}` | {value} |" for key, value in report["ratios"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the benchmark at SCALE (and at the reference scale for promotion) and writes the report."""
+    parser = argparse.ArgumentParser(prog="python -m ops.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--months", default="2024-09:2024-11")
+    parser.add_argument("--out", default=str(Path(os.environ.get("MOBILITY_DATA_DIR", "data")) / "bench"))
+    args = parser.parse_args(argv)
+    try:
+        months = parse_months(args.months)
+        if args.scale <= 0:
+            raise IngestError(f"SCALE={args.scale:g} must be above 0")
+        out = Path(args.out).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        runs = [pipeline(args.scale, months, out)]
+        reference = pipeline(REFERENCE_SCALE, months, out) if args.scale != REFERENCE_SCALE else None
+        if reference:
+            runs.append(reference)
+    except IngestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    demo_steps = [
+        step
+        for step in runs[0]["steps"]
+        if step["name"] in ("sample", "ingest", "backfill (sqlmesh plan dev)", "gate and promote")
+    ]
+    report = {
+        "machine": machine(),
+        "runs": runs,
+        "demo": {
+            "seconds": round(sum(s["seconds"] for s in demo_steps), 1),
+            "peak_rss_mb": max(s["peak_rss_mb"] for s in demo_steps),
+            "steps": demo_steps,
+        },
+        "ratios": ratios(runs[0], reference),
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report))
+    print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

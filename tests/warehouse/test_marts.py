@@ -1,0 +1,148 @@
+"""After a demo-sized build, the marts equal independent answers: the generator's manifest and SQL over raw.
+
+Nothing here reuses model SQL: validity is restated from the TLC and Citi Bike rules, and each aggregate is
+recomputed from the raw tables, by day and by zone.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import manifest, query
+
+# A trip is valid when it starts in its file's month, ends after it starts, has a fare of at least zero, a positive
+# distance, known zones (1..263) at both ends and a passenger count.
+VALID_TAXI = """
+  SELECT '{service}' AS service, {prefix}_pickup_datetime AS pickup_at, pu_location_id AS pickup_zone,
+         do_location_id AS dropoff_zone, payment_type, total_amount, tip_amount, fare_amount,
+         COALESCE(cbd_congestion_fee, 0) AS cbd_fee
+  FROM raw_tlc.{service}_trips
+  WHERE date_trunc('month', {prefix}_pickup_datetime) = source_month
+    AND {prefix}_dropoff_datetime >= {prefix}_pickup_datetime
+    AND fare_amount >= 0 AND trip_distance > 0
+    AND pu_location_id BETWEEN 1 AND 263 AND do_location_id BETWEEN 1 AND 263
+    AND passenger_count IS NOT NULL
+"""
+RAW_TRIPS = (
+    "("
+    + VALID_TAXI.format(service="yellow", prefix="tpep")
+    + " UNION ALL "
+    + VALID_TAXI.format(service="green", prefix="lpep")
+    + ")"
+)
+RAW_RIDES = """(
+  SELECT started_at FROM raw_citibike.trips
+  WHERE date_trunc('month', started_at) = source_month AND ended_at >= started_at
+    AND end_station_id IS NOT NULL AND member_casual IN ('member', 'casual')
+)"""
+
+
+def same(data: Path, mart_sql: str, raw_sql: str) -> None:
+    """Asserts two queries return the same rows (order-insensitive)."""
+    mart, raw = sorted(query(data, mart_sql)), sorted(query(data, raw_sql))
+    assert mart, f"no rows from {mart_sql}"
+    assert mart == raw
+
+
+def valid_rows(mirror: Path, source: str) -> dict[str, int]:
+    """Valid rows per month by the generator's own account: rows less stray and dirty rows."""
+    files = manifest(mirror)["files"].values()
+    return {
+        spec["month"]: spec["rows"] - spec["stray_rows"] - sum(spec["dirty_rows"].values())
+        for spec in files
+        if spec["source"] == source
+    }
+
+
+def test_facts_hold_exactly_the_valid_trips_of_the_manifest(built_warehouse: Path, sample_mirror: Path) -> None:
+    for service in ("yellow", "green"):
+        facts = query(
+            built_warehouse,
+            f"SELECT strftime(pickup_at, '%Y-%m'), count(*) FROM marts.fct_taxi_trips "
+            f"WHERE service_type = '{service}' GROUP BY 1",
+        )
+        assert dict(facts) == valid_rows(sample_mirror, service), service
+    rides = query(
+        built_warehouse, "SELECT strftime(started_at, '%Y-%m'), count(*) FROM marts.fct_bike_trips GROUP BY 1"
+    )
+    assert dict(rides) == valid_rows(sample_mirror, "citibike")
+
+
+def test_demand_by_zone_and_by_day(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT pickup_zone_id, sum(trips)::BIGINT FROM marts.agg_taxi_demand_by_zone_hour GROUP BY 1",
+        f"SELECT pickup_zone, count(*) FROM {RAW_TRIPS} GROUP BY 1",
+    )
+    same(
+        built_warehouse,
+        "SELECT pickup_hour_at::DATE, sum(trips)::BIGINT, sum(revenue_amount) FROM marts.agg_taxi_demand_by_zone_hour "
+        "GROUP BY 1",
+        f"SELECT pickup_at::DATE, count(*), sum(round(total_amount, 2)::DECIMAL(18, 2)) FROM {RAW_TRIPS} GROUP BY 1",
+    )
+
+
+def test_revenue_and_tips_by_payment_type_and_day(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT payment_type_id, pickup_date, trips, revenue_amount::DECIMAL(18, 2), tip_amount::DECIMAL(18, 2) "
+        "FROM marts.agg_taxi_revenue_by_payment_day",
+        "SELECT payment_type, pickup_at::DATE, count(*), sum(round(total_amount, 2)::DECIMAL(18, 2)), "
+        f"sum(round(tip_amount, 2)::DECIMAL(18, 2)) FROM {RAW_TRIPS} GROUP BY 1, 2",
+    )
+
+
+def test_airport_pickups_and_dropoffs_by_day(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT airport_zone_id, pickup_date, pickups, dropoffs FROM marts.agg_airport_trips_by_day",
+        f"""SELECT airport, pickup_at::DATE, count(*) FILTER (pickup_zone = airport),
+                   count(*) FILTER (dropoff_zone = airport)
+            FROM {RAW_TRIPS} JOIN (VALUES (1), (132), (138)) AS airports(airport)
+              ON airport IN (pickup_zone, dropoff_zone)
+            GROUP BY 1, 2""",
+    )
+
+
+def test_cbd_congestion_fees_by_day(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT pickup_date, trips, cbd_congestion_fee_amount::DECIMAL(18, 2) "
+        "FROM marts.agg_cbd_congestion_fees_by_day",
+        f"SELECT pickup_at::DATE, count(*), sum(round(cbd_fee, 2)::DECIMAL(18, 2)) FROM {RAW_TRIPS} GROUP BY 1",
+    )
+    fees = query(built_warehouse, "SELECT sum(cbd_congestion_fee_amount) FROM marts.agg_cbd_congestion_fees_by_day")
+    assert fees == [(Decimal("0.00"),)]
+
+
+def test_taxi_versus_bike_by_day(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT trip_date, taxi_trips, bike_trips FROM marts.agg_taxi_vs_bike_by_day",
+        f"""SELECT day, count(*) FILTER (kind = 'taxi'), count(*) FILTER (kind = 'bike') FROM (
+              SELECT pickup_at::DATE AS day, 'taxi' AS kind FROM {RAW_TRIPS}
+              UNION ALL SELECT started_at::DATE, 'bike' FROM {RAW_RIDES}
+            ) GROUP BY 1""",
+    )
+
+
+def test_trips_by_weather_hour(built_warehouse: Path) -> None:
+    same(
+        built_warehouse,
+        "SELECT weather_at, taxi_trips, bike_trips FROM marts.agg_trips_by_weather_hour",
+        f"""SELECT time,
+                   (SELECT count(*) FROM {RAW_TRIPS} WHERE date_trunc('hour', pickup_at) = time),
+                   (SELECT count(*) FROM {RAW_RIDES} WHERE date_trunc('hour', started_at) = time)
+            FROM raw_weather.hourly""",
+    )
+
+
+@pytest.mark.parametrize("mart", ["fct_taxi_trips", "agg_taxi_demand_by_zone_hour", "agg_taxi_vs_bike_by_day"])
+def test_dev_and_prod_show_the_same_rows(built_warehouse: Path, mart: str) -> None:
+    fingerprint = "SELECT count(*), sum(hash(COLUMNS(*))) FROM {schema}." + mart
+    assert query(built_warehouse, fingerprint.format(schema="marts")) == query(
+        built_warehouse, fingerprint.format(schema="marts__dev")
+    )
