@@ -18,8 +18,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
+PYTHON_DIRS := ingest checks ops macros signals linter tests
 
-.PHONY: help setup sample ingest plan run lint format test demo clean
+.PHONY: help setup sample ingest plan run check promote lint format test demo clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -37,23 +38,31 @@ sample: $(STAMP) ## Write a deterministic sample mirror: MONTHS=YYYY-MM[:YYYY-MM
 	$(PY) -m ingest.sample --months $(MONTHS) --scale $(SCALE) --out $(MOBILITY_DATA_DIR)/mirror
 
 ingest: $(STAMP) ## Land raw data with dlt: SOURCES=yellow,green,zones,citibike,weather MONTHS=... [MIRROR=dir-or-url]
-	$(PY) -m ingest --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror $(MIRROR))
+	$(PY) -m ingest --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror $(MIRROR)); status=$$?; \
+	if [ $$status -le 1 ]; then $(PY) -m ops.restate --changed-months || status=$$?; fi; exit $$status
 
 plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included
 	$(SQLMESH) plan $(ENV) --auto-apply --no-prompts
 
-run: $(STAMP) ## Run the due intervals in prod (sqlmesh run)
-	$(SQLMESH) run
+run: $(STAMP) ## Scheduled run: ingest MONTHS (default: each source's next published month), restate changes, sqlmesh run
+	$(PY) -m ops.run --sources $(SOURCES) $(if $(filter command line environment,$(origin MONTHS)),--months $(MONTHS)) \
+	  $(if $(MIRROR),--mirror $(MIRROR))
+
+check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME
+	$(PY) -m checks.scan --env $(ENV)
+
+promote: $(STAMP) ## Build ENV (unit tests, audits), Soda-check it, then promote to prod by a virtual update
+	$(PY) -m checks.promote --env $(ENV)
 
 lint: $(STAMP) ## Lint the models (sqlmesh lint) and the Python (ruff)
 	$(VENV)/bin/sqlmesh lint
-	$(VENV)/bin/ruff check ingest tests
-	$(VENV)/bin/ruff format --check ingest tests
+	$(VENV)/bin/ruff check $(PYTHON_DIRS)
+	$(VENV)/bin/ruff format --check $(PYTHON_DIRS)
 
 format: $(STAMP) ## Format the models (sqlmesh format) and the Python (ruff)
 	$(VENV)/bin/sqlmesh format
-	$(VENV)/bin/ruff format ingest tests
-	$(VENV)/bin/ruff check --fix ingest tests
+	$(VENV)/bin/ruff format $(PYTHON_DIRS)
+	$(VENV)/bin/ruff check --fix $(PYTHON_DIRS)
 
 test: $(STAMP) ## Unit tests, lint, format check and the pytest suite
 	$(VENV)/bin/sqlmesh test
@@ -61,11 +70,28 @@ test: $(STAMP) ## Unit tests, lint, format check and the pytest suite
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -m "not ui"
 
-demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, promote to prod
+demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, Soda gate, promote to prod
 	$(MAKE) --no-print-directory sample
 	$(MAKE) --no-print-directory ingest MIRROR=$(MOBILITY_DATA_DIR)/mirror
-	$(MAKE) --no-print-directory plan ENV=dev
-	$(SQLMESH) plan --auto-apply --no-prompts
+	$(MAKE) --no-print-directory promote ENV=dev
 
 clean: ## Remove the warehouse and generated data (keeps .venv)
 	rm -rf $(MOBILITY_DATA_DIR)
+
+.PHONY: diff ui ui-stop restate test-ui
+
+diff: $(STAMP) ## Review the working tree against prod as Markdown: models, SQL diff, backfill, data diff [BASE=main]
+	@$(PY) -m ops.diff --base $(BASE)
+
+ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background; it holds the write lock while it runs
+	@$(PY) -m ops.ui start --port $(PORT)
+
+ui-stop: ## Stop the SQLMesh UI started by make ui (by its process id) and release the lock
+	@$(PY) -m ops.ui stop
+
+restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data; prod changes only if the checks pass
+	@test -n "$(MONTH)" || { echo "usage: make restate MONTH=YYYY-MM[:YYYY-MM]"; exit 2; }
+	$(PY) -m ops.restate --month $(MONTH)
+
+test-ui: $(STAMP) ## Browser tests of the SQLMesh UI (pytest -m ui; needs chromium at /usr/bin/chromium)
+	$(PY) -m pytest -q -m ui

@@ -5,7 +5,12 @@ DuckDB lets one process open a file for writing. Writers started by this project
 SQLMesh UI, a notebook) holds DuckDB's own lock. Either wait is bounded by `MOBILITY_LOCK_TIMEOUT` seconds
 (default 30) and ends in a message naming the holder and how to release it.
 
+A process started by the holder (a `sqlmesh` or `python -m ingest` step of `make run`, `make restate` or
+`make promote`) inherits the lock: it finds the holder's PID among its ancestors in `MOBILITY_LOCK_HOLDER` and goes
+ahead without waiting for its own parent.
+
     python -m ingest.lock -- sqlmesh plan dev      # run a command while holding the lock
+    python -m ingest.lock --purpose "the SQLMesh UI (make ui)" -- sqlmesh ui
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -25,6 +31,8 @@ import duckdb
 from ingest.common import IngestError, warehouse_path
 
 POLL_SECONDS = 0.5
+HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
+FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class WarehouseBusy(IngestError):
@@ -59,10 +67,50 @@ def _duckdb_holder(path: Path) -> str | None:
         return _describe(match.group(1)) if match else "another process"
 
 
+def _parent_pid(pid: int) -> int:
+    """The parent of a process, or 0 when it is gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _ancestors() -> set[int]:
+    """The PIDs of this process's parent, grandparent and so on."""
+    found, pid = set(), os.getppid()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        pid = _parent_pid(pid)
+    return found
+
+
+def _inherited(path: Path) -> bool:
+    """True when an ancestor of this process holds the lock on this warehouse and handed it down."""
+    pid, _, held = os.environ.get(HOLDER_VARIABLE, "").partition(":")
+    return pid.isdigit() and held == str(path) and int(pid) in _ancestors()
+
+
+@contextlib.contextmanager
+def _handed_down(path: Path) -> Iterator[None]:
+    """Marks this process as the holder for the processes it starts."""
+    previous = os.environ.get(HOLDER_VARIABLE)
+    os.environ[HOLDER_VARIABLE] = f"{os.getpid()}:{path}"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(HOLDER_VARIABLE, None)
+        else:
+            os.environ[HOLDER_VARIABLE] = previous
+
+
 @contextlib.contextmanager
 def warehouse_lock(purpose: str) -> Iterator[None]:
     """Holds the warehouse for one writer, waiting a bounded time for the current one to finish."""
     path = warehouse_path()
+    if _inherited(path):
+        yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + timeout_seconds()
     with open(path.with_suffix(".lock"), "a+") as handle:
@@ -78,14 +126,15 @@ def warehouse_lock(purpose: str) -> Iterator[None]:
                 time.sleep(POLL_SECONDS)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"{_describe(str(os.getpid()))}: {purpose}")
+        handle.write(f"PID {os.getpid()} ({purpose})")
         handle.flush()
         try:
             while holder := _duckdb_holder(path):
                 if time.monotonic() >= deadline:
                     raise WarehouseBusy(_busy_message(path, holder))
                 time.sleep(POLL_SECONDS)
-            yield
+            with _handed_down(path):
+                yield
         finally:
             handle.seek(0)
             handle.truncate()
@@ -102,17 +151,36 @@ def _busy_message(path: Path, holder: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Runs a command while holding the warehouse lock."""
+    """Runs a command while holding the warehouse lock; `--purpose TEXT` names it for whoever has to wait."""
+    purpose = None
+    if len(argv) >= 2 and argv[0] == "--purpose":
+        purpose, argv = argv[1], argv[2:]
     command = argv[1:] if argv and argv[0] == "--" else argv
     if not command:
-        print("usage: python -m ingest.lock -- COMMAND [ARGS...]", file=sys.stderr)
+        print("usage: python -m ingest.lock [--purpose TEXT] -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
     try:
-        with warehouse_lock(" ".join(command)):
-            return subprocess.call(command)
+        with warehouse_lock(purpose or " ".join(command)):
+            return _call(command)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return 75
+
+
+def _call(command: list[str]) -> int:
+    """Runs the command to its end; TERM and HUP sent to this process are passed on to it (`kill <PID>` stops both).
+
+    Ctrl-C reaches the command from the terminal directly, so this process only waits for it to finish.
+    """
+    process = subprocess.Popen(command)
+    handlers = {number: lambda received, _: process.send_signal(received) for number in FORWARDED_SIGNALS}
+    handlers[signal.SIGINT] = lambda *_: None
+    previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
+    try:
+        return process.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""The approval record of the promotion gate, read and written through SQLMesh's own state and engine adapter.
+
+`gate.approved_snapshots` holds one row per snapshot of every environment that passed the gate: the snapshots
+that were built, audited and scanned together share an `approval_id`. The `before_all` macro in macros/gate.py
+reads it at every prod plan and run; only checks/promote.py writes it, while holding the warehouse lock.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlglot import exp
+from sqlmesh import Context
+from sqlmesh.core.console import NoopConsole, set_console
+from sqlmesh.core.environment import EnvironmentNamingInfo
+from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
+
+APPROVALS_TABLE = "gate.approved_snapshots"  # also in macros/gate.py
+APPROVALS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
+  approval_id VARCHAR NOT NULL,   -- one passed gate: the snapshots built, audited and scanned together
+  name VARCHAR NOT NULL,          -- SQLMesh model name, fully qualified as in its state
+  identifier VARCHAR NOT NULL,    -- SQLMesh snapshot identifier (the fingerprint's hash)
+  version VARCHAR NOT NULL,       -- version of the physical table the snapshot reads and writes
+  environment VARCHAR NOT NULL,   -- the environment that was built and scanned
+  approved_at TIMESTAMP NOT NULL, -- UTC
+  checks_summary VARCHAR NOT NULL -- JSON: Soda verdict, counts and the warnings shown
+)
+"""
+
+
+class GateError(Exception):
+    """The gate cannot approve or verify: the message says what is wrong and what to do."""
+
+
+@contextmanager
+def sqlmesh_context(project_dir: Path) -> Iterator[Context]:
+    """A quiet SQLMesh context on the project (models not loaded), closed so the next process can open the file."""
+    set_console(NoopConsole())
+    context = Context(paths=str(project_dir), load=False)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def environment_snapshots(context: Context, environment: str) -> list[SnapshotTableInfo]:
+    """The snapshots an environment serves (all its models, promoted views or not)."""
+    stored = context.state_reader.get_environment(environment)
+    if stored is None:
+        raise GateError(f"SQLMesh has no environment '{environment}': build it with `sqlmesh plan {environment}`.")
+    return list(stored.snapshots)
+
+
+def snapshot_keys(snapshots: list[SnapshotTableInfo]) -> set[tuple[str, str]]:
+    """(name, identifier) of each snapshot, the pair the before_all gate compares."""
+    return {(snapshot.name, snapshot.identifier) for snapshot in snapshots}
+
+
+def pending_prod_batches(context: Context, snapshots: list[SnapshotTableInfo]) -> dict[str, int]:
+    """Batches a prod plan of these snapshots would run now (signals applied), by model; none in a virtual update."""
+    stored = context.state_reader.get_snapshots(snapshots).values()
+    scheduler = context.create_scheduler(stored, context.snapshot_evaluator)
+    deployability = DeployabilityIndex.all_deployable()
+    missing = scheduler.merged_missing_intervals(deployability_index=deployability)
+    batches = scheduler.batch_intervals(missing, deployability, EnvironmentNamingInfo(name="prod"))
+    return {snapshot.name: len(intervals) for snapshot, intervals in batches.items() if intervals}
+
+
+def record_approval(context: Context, environment: str, snapshots: list[SnapshotTableInfo], summary: dict) -> str:
+    """Writes one approval row per snapshot and returns the approval id."""
+    approved_at = datetime.now(UTC).replace(tzinfo=None)
+    approval_id = f"{approved_at:%Y%m%dT%H%M%S}-{environment}-{uuid.uuid4().hex[:8]}"
+    rows = [
+        exp.Tuple(
+            expressions=[
+                exp.Literal.string(value)
+                for value in (approval_id, snapshot.name, snapshot.identifier, snapshot.version, environment)
+            ]
+            + [
+                exp.cast(exp.Literal.string(approved_at.isoformat()), "TIMESTAMP"),
+                exp.Literal.string(json.dumps(summary)),
+            ]
+        )
+        for snapshot in snapshots
+    ]
+    adapter = context.engine_adapter
+    adapter.execute("CREATE SCHEMA IF NOT EXISTS gate")
+    adapter.execute(APPROVALS_DDL)
+    adapter.execute(exp.insert(exp.Values(expressions=rows), APPROVALS_TABLE))
+    return approval_id
+
+
+def approved_keys(context: Context, approval_id: str) -> set[tuple[str, str]]:
+    """(name, identifier) of the snapshots one approval covers."""
+    literal = exp.Literal.string(approval_id).sql()
+    rows = context.engine_adapter.fetchall(
+        f"SELECT name, identifier FROM {APPROVALS_TABLE} WHERE approval_id = {literal}"
+    )
+    return {(name, identifier) for name, identifier in rows}
+
+
+def prod_keys(context: Context) -> set[tuple[str, str]]:
+    """(name, identifier) of the snapshots prod serves; empty before the first promotion."""
+    stored = context.state_reader.get_environment("prod")
+    return snapshot_keys(list(stored.snapshots)) if stored else set()

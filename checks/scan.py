@@ -1,0 +1,346 @@
+"""Soda checks against one SQLMesh environment, read-only: `python -m checks.scan --env dev|prod|NAME`.
+
+The same SodaCL files (checks/raw.yml, marts.yml, reconciliation.yml) run against any environment: prod reads the
+`marts`, `intermediate` and `staging` views, environment NAME reads `marts__NAME` and so on. The files are
+templates rendered by Soda's own variable resolution with the environment's schemas, the checked months and every
+threshold of checks/thresholds.yml. The warehouse is opened read-only: scan between writers (ingest, plan, run).
+
+Exit code: 0 when every check passes or only warns, 1 when a check fails, 2 when Soda could not run the checks
+(configuration, SQL or connection error). The promotion gate treats 1 and 2 alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from checks.soda_core import Check, Log, SampleContext, Sampler, SampleRef, Scan, telemetry_is_off
+
+CHECKS_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = CHECKS_DIR.parent
+CHECK_FILES = ("raw.yml", "marts.yml", "reconciliation.yml")
+DATA_SOURCE = "warehouse"
+LAYERS = ("staging", "intermediate", "marts")
+SAMPLE_ROWS = 5
+NOT_RUN_SHOWN = 3
+LAST_MONTH = "9999-12-01"
+VARIABLE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}")
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+NOT_COMPUTED = re.compile(r"Metrics '.*' were not computed for check")
+
+
+class ScanSetupError(Exception):
+    """The scan could not start: a missing file, an unknown variable, an environment that is not built."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """The first failing rows Soda fetched for a check."""
+
+    columns: list[str]
+    rows: list[tuple]
+    total: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One evaluated check: its outcome, where it is defined, the measured value and sample failing rows."""
+
+    outcome: str
+    name: str
+    dataset: str | None
+    location: str
+    value: object
+    details: dict
+    sample: Sample | None = None
+
+
+@dataclass
+class ScanReport:
+    """Everything a scan found, and the exit code it stands for."""
+
+    env: str
+    warehouse: Path
+    variables: dict[str, str]
+    results: list[CheckResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def outcomes(self, outcome: str) -> list[CheckResult]:
+        """The results with this outcome (pass, warn, fail, not evaluated)."""
+        return [result for result in self.results if result.outcome == outcome]
+
+    @property
+    def exit_code(self) -> int:
+        """2 on a Soda error, 1 on a failed check, 0 otherwise (warnings included)."""
+        if self.errors or self.outcomes("not evaluated"):
+            return 2
+        return 1 if self.outcomes("fail") else 0
+
+    @property
+    def verdict(self) -> str:
+        """PASS, PASS WITH WARNINGS, FAIL or ERROR."""
+        if self.exit_code == 2:
+            return "ERROR"
+        if self.exit_code == 1:
+            return "FAIL"
+        return "PASS WITH WARNINGS" if self.outcomes("warn") else "PASS"
+
+    def summary(self) -> str:
+        """One line: verdict and counts."""
+        counts = ", ".join(
+            f"{len(self.outcomes(outcome))} {label}"
+            for outcome, label in (("fail", "failed"), ("warn", "warned"), ("pass", "passed"))
+        )
+        return f"Soda checks on '{self.env}': {self.verdict} ({counts}, {len(self.errors)} errors)"
+
+    def render(self, verbose: bool = False) -> str:
+        """The report: failures, warnings and errors with their values and sample rows, then the summary."""
+        schemas = ", ".join(self.variables[f"{layer}_schema"] for layer in LAYERS)
+        months = f"{self.variables['check_start_month'][:7]}..{self.variables['check_end_month'][:7]}"
+        lines = [f"Soda scan of {self.warehouse} (read-only), environment '{self.env}': {schemas}; months {months}"]
+        for outcome in ("fail", "warn") + (("pass",) if verbose else ()):
+            for result in self.outcomes(outcome):
+                lines.extend(render_result(result))
+        not_run = self.outcomes("not evaluated")
+        if not_run:
+            names = "; ".join(f"{result.name} [{result.location}]" for result in not_run[:NOT_RUN_SHOWN])
+            more = f"; and {len(not_run) - NOT_RUN_SHOWN} more" if len(not_run) > NOT_RUN_SHOWN else ""
+            lines.append(f"NOT RUN {len(not_run)} checks, because of the errors below: {names}{more}")
+        lines.extend(f"ERROR   {error}" for error in self.errors)
+        lines.append(self.summary())
+        return "\n".join(lines)
+
+
+def render_result(result: CheckResult) -> list[str]:
+    """A check's lines in the report."""
+    label = {"fail": "FAILED", "warn": "WARNED", "pass": "passed"}[result.outcome]
+    where = f"{result.dataset}: " if result.dataset else ""
+    lines = [f"{label:<8}{where}{result.name}  [{result.location}]", f"        value: {result.value}"]
+    lines.extend(f"        {key}: {value}" for key, value in result.details.items())
+    if result.sample and result.sample.rows:
+        lines.append(f"        sample ({len(result.sample.rows)} of {result.sample.total} failing rows):")
+        lines.extend(f"          {row}" for row in format_table(result.sample.columns, result.sample.rows))
+    return lines
+
+
+def format_table(columns: list[str], rows: list[tuple]) -> list[str]:
+    """Rows as aligned text columns, values cut at 40 characters."""
+    cells = [[str(value)[:40] for value in row] for row in rows]
+    widths = [max(len(column), *(len(row[index]) for row in cells)) for index, column in enumerate(columns)]
+    header = " | ".join(column.ljust(width) for column, width in zip(columns, widths, strict=True))
+    body = [" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in cells]
+    return [header, *body]
+
+
+def schema_variables(env: str) -> dict[str, str]:
+    """The schemas SQLMesh gives an environment's views: `marts` in prod, `marts__<env>` elsewhere."""
+    name = re.sub(r"\W", "_", env).lower()  # as sqlmesh's Environment.sanitize_name
+    suffix = "" if name == "prod" else f"__{name}"
+    return {f"{layer}_schema": f"{layer}{suffix}" for layer in LAYERS}
+
+
+def load_thresholds(path: Path) -> dict[str, str]:
+    """checks/thresholds.yml as Soda variables (strings)."""
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ScanSetupError(f"Cannot read the thresholds {path}: {error}") from error
+    if not isinstance(values, dict):
+        raise ScanSetupError(f"{path} must map threshold names to values.")
+    return {str(name): str(value) for name, value in values.items()}
+
+
+def models_start_month() -> str:
+    """The first month the models build (config.yaml model_defaults.start): raw months before it are not checked."""
+    try:
+        start = str(yaml.safe_load((PROJECT_DIR / "config.yaml").read_text())["model_defaults"]["start"])
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return "1900-01-01"
+    return f"{start[:7]}-01"
+
+
+def month_variables(start: str | None, end: str | None) -> dict[str, str]:
+    """check_start_month and check_end_month as first days of months (YYYY-MM-01)."""
+    for month in (start, end):
+        if month and not MONTH.match(month):
+            raise ScanSetupError(f"'{month}' is not a month: write it as YYYY-MM, for example 2024-09.")
+    return {
+        "check_start_month": f"{start}-01" if start else models_start_month(),
+        "check_end_month": f"{end}-01" if end else LAST_MONTH,
+    }
+
+
+def warehouse_path() -> Path:
+    """The warehouse file, as ingest.common.warehouse_path finds it (without importing dlt for it)."""
+    return Path(os.environ.get("MOBILITY_DATA_DIR", "data")).resolve() / "warehouse.duckdb"
+
+
+def render_checks(scan: Scan, checks_dir: Path, variables: dict[str, str]) -> dict[str, str]:
+    """Each check file with its variables resolved by Soda, refusing names that nothing defines."""
+    rendered = {}
+    for name in CHECK_FILES:
+        path = checks_dir / name
+        try:
+            text = path.read_text()
+        except OSError as error:
+            raise ScanSetupError(f"Cannot read the check file {path}: {error}") from error
+        unknown = sorted({found for found in VARIABLE.findall(text) if found not in variables | os.environ})
+        if unknown:
+            raise ScanSetupError(f"{path} uses {', '.join(unknown)}, which checks/thresholds.yml does not define.")
+        rendered[name] = scan.jinja_resolve(text)
+        if rendered[name] is None:
+            problem = scan.get_error_logs()[-1].exception if scan.has_error_logs() else "unknown error"
+            raise ScanSetupError(f"Cannot render the variables of {path}: {problem}")
+    return rendered
+
+
+def referenced_relations(texts: list[str], variables: dict[str, str]) -> set[tuple[str, str]]:
+    """The (schema, table) pairs the rendered checks read in the environment's schemas."""
+    schemas = "|".join(re.escape(variables[f"{layer}_schema"]) for layer in LAYERS)
+    pattern = re.compile(rf"\b({schemas})\.(\w+)")
+    return {(match.group(1), match.group(2)) for text in texts for match in pattern.finditer(text)}
+
+
+def missing_relations(path: Path, relations: set[tuple[str, str]]) -> list[str]:
+    """The referenced views that do not exist, read from the warehouse read-only."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            present = set(connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
+    except duckdb.Error as error:
+        raise ScanSetupError(
+            f"Cannot open {path} read-only: {str(error).splitlines()[0]} "
+            "A writer (ingest, sqlmesh plan/run, the UI) may hold it: scan again when it has finished."
+        ) from error
+    return sorted(f"{schema}.{table}" for schema, table in relations - present)
+
+
+def preflight(path: Path, rendered: dict[str, str], variables: dict[str, str], env: str) -> None:
+    """Refuses to scan a warehouse that is missing or an environment whose views are not all there."""
+    if not path.exists():
+        raise ScanSetupError(f"No warehouse at {path}: run `make ingest` and `sqlmesh plan {env}` first.")
+    missing = missing_relations(path, referenced_relations(list(rendered.values()), variables))
+    if missing:
+        raise ScanSetupError(
+            f"Environment '{env}' has no view for {', '.join(missing)}. Build it complete with "
+            f"`sqlmesh plan {env} --include-unmodified` (make promote does), then scan again."
+        )
+
+
+class RecordingSampler(Sampler):
+    """A Soda sampler that keeps the first failing rows of every check for the report (nothing leaves the process)."""
+
+    def __init__(self, keep: int = SAMPLE_ROWS) -> None:
+        self.keep = keep
+        self.samples: dict[int, Sample] = {}
+
+    def store_sample(self, sample_context: SampleContext) -> SampleRef:
+        """Soda's hook: remember the rows, return a reference Soda attaches to the check."""
+        sample = sample_context.sample
+        schema = sample.get_schema()
+        rows = [tuple(row) for row in sample.get_rows()[: self.keep]]
+        total = sample.get_rows_count()
+        reference = SampleRef(sample_context.sample_name, schema, total, len(rows), SampleRef.TYPE_NOT_PERSISTED)
+        self.samples[id(reference)] = Sample([column.name for column in schema.columns], rows, total)
+        return reference
+
+
+def check_result(check: Check, sampler: RecordingSampler) -> CheckResult:
+    """A Soda check as a CheckResult."""
+    diagnostics = check.get_log_diagnostic_dict()
+    value = diagnostics.pop("value", getattr(check, "check_value", None))
+    details = {key: val for key, val in diagnostics.items() if key in ("freshness", "max_column_timestamp")}
+    reference = getattr(check, "failed_rows_sample_ref", None)
+    location = check.check_cfg.location
+    return CheckResult(
+        outcome=check.outcome.value if check.outcome else "not evaluated",
+        name=check.name,
+        dataset=check.partition.table.table_name if check.partition else None,
+        location=f"{Path(location.file_path).name}:{location.line}",
+        value=value,
+        details=details,
+        sample=sampler.samples.get(id(reference)) if reference is not None else None,
+    )
+
+
+def error_text(log: Log) -> str:
+    """A Soda error log as one or two lines."""
+    message = log.message.strip().splitlines()[0]
+    where = f" [{Path(log.location.file_path).name}:{log.location.line}]" if log.location else ""
+    cause = str(log.exception).strip().splitlines()[0] if log.exception and str(log.exception).strip() else ""
+    return f"{message}{where}" + (f"\n        {cause}" if cause and cause not in message else "")
+
+
+def reported_errors(logs: list[Log]) -> list[str]:
+    """Soda's error logs, without its echo of every check a failed query left without a value (listed as NOT RUN)."""
+    return [error_text(log) for log in logs if not NOT_COMPUTED.match(log.message)]
+
+
+def run_scan(
+    env: str, start_month: str | None = None, end_month: str | None = None, checks_dir: Path = CHECKS_DIR
+) -> ScanReport:
+    """Runs every check file against one environment, read-only, and reports what it found."""
+    path = warehouse_path()
+    report = ScanReport(env=env, warehouse=path, variables={**schema_variables(env), **month_variables(None, None)})
+    try:
+        if not telemetry_is_off():
+            raise ScanSetupError("Soda usage telemetry is on: import Soda through checks.soda_core first.")
+        variables = {
+            **load_thresholds(checks_dir / "thresholds.yml"),
+            **schema_variables(env),
+            **month_variables(start_month, end_month),
+        }
+        report.variables = variables
+        logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
+        scan = Scan()
+        scan.set_data_source_name(DATA_SOURCE)
+        scan.add_variables(variables)
+        rendered = render_checks(scan, checks_dir, variables)
+        preflight(path, rendered, variables, env)
+        scan.add_configuration_yaml_file(str(checks_dir / "configuration.yml"))
+        for name, text in rendered.items():
+            scan.add_sodacl_yaml_str(text, file_name=name.removesuffix(".yml"))
+        sampler = RecordingSampler()
+        scan.sampler = sampler
+        scan.execute()
+    except ScanSetupError as error:
+        report.errors.append(str(error))
+        return report
+    report.results = [check_result(check, sampler) for check in scan._checks]  # Soda has no public list of checks
+    report.errors = reported_errors(scan.get_error_logs())
+    if not report.results and not report.errors:
+        report.errors.append("Soda evaluated no checks: is the configuration readable?")
+    return report
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m checks.scan", description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="dev", help="SQLMesh environment: prod, dev or any other name (default dev)")
+    parser.add_argument("--start-month", help="first month to reconcile, YYYY-MM (default: the models' start)")
+    parser.add_argument("--end-month", help="last month to reconcile, YYYY-MM (default: every landed month)")
+    parser.add_argument("--verbose", action="store_true", help="list the passed checks too")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Scans one environment and prints the report; the exit code says pass (0), fail (1) or error (2)."""
+    args = parse_args(argv)
+    try:
+        report = run_scan(args.env, args.start_month, args.end_month)
+    except Exception as error:  # a scan that cannot run is an error result, never a pass
+        print(f"error: the Soda scan of '{args.env}' could not run: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    print(report.render(verbose=args.verbose))
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
