@@ -79,27 +79,43 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def finish_interrupted(pipe: dlt.Pipeline) -> None:
-    """Loads packages an interrupted run left fully extracted, so a killed ingest never leaves a month half done."""
-    if pipe.has_pending_data:
-        print(f"{pipe.dataset_name}: finishing a load that was interrupted", file=sys.stderr)
-        pipe.normalize()
-        pipe.load()
+def finish_interrupted(pipe: dlt.Pipeline, table: str) -> None:
+    """Completes packages an interrupted run left behind, first removing any rows they had already written.
+
+    A package is loaded again from its files, so rows an earlier attempt committed (its `_dlt_load_id`) are deleted
+    first: resuming never duplicates a month, whatever moment the earlier run was killed at.
+    """
+    if not pipe.has_pending_data:
+        return
+    pending = [*pipe.list_extracted_load_packages(), *pipe.list_normalized_load_packages()]
+    print(f"{pipe.dataset_name}: finishing interrupted load(s) {', '.join(pending)}", file=sys.stderr)
+    if table_exists(table):
+        with duckdb.connect(str(warehouse_path())) as connection:
+            connection.execute(f"DELETE FROM {table} WHERE _dlt_load_id IN (SELECT unnest(?))", [pending])
+    pipe.normalize()
+    pipe.load()
+
+
+def table_exists(table: str) -> bool:
+    """True when the warehouse has the raw table."""
+    if not warehouse_path().exists():
+        return False
+    schema, name = table.split(".")
+    with duckdb.connect(str(warehouse_path())) as connection:
+        found = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+    return bool(found)
 
 
 def month_fingerprint(table: str, month: Month | None) -> tuple | None:
     """Rows and a content hash of one landed month (None when the month or table is not there)."""
-    if month is None or not warehouse_path().exists():
+    if month is None or not table_exists(table):
         return None
     with duckdb.connect(str(warehouse_path())) as connection:
-        schema, name = table.split(".")
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, name]
-        ).fetchone()[0]
-        if not exists:
-            return None
         row = connection.execute(
-            f"SELECT count(*), sum(hash(COLUMNS(* EXCLUDE (_dlt_load_id)))) FROM {table} WHERE source_month = ?",
+            f"SELECT count(*), sum(hash(landed)) FROM (SELECT * EXCLUDE (_dlt_load_id) FROM {table} "
+            "WHERE source_month = ?) AS landed",
             [month.first_day],
         ).fetchone()
     return row if row[0] else None
@@ -110,11 +126,15 @@ def load(name: str, month: Month | None, base: str) -> dict:
     source = SOURCES[name]
     table = f"{source.dataset}.{source.table}"
     pipe = pipeline(source.dataset)
-    before = month_fingerprint(table, month)
     started = time.perf_counter()
     try:
-        finish_interrupted(pipe)
-        info = pipe.run(source.resource(month, base), loader_file_format="parquet")
+        finish_interrupted(pipe, table)
+        before = month_fingerprint(table, month)
+        resource = source.resource(month, base)
+        if month is not None and before is None:
+            # A month not landed yet is appended: one INSERT of one file, no staging copy, no delete.
+            resource.apply_hints(write_disposition="append")
+        info = pipe.run(resource, loader_file_format="parquet")
     except PipelineStepFailed as error:
         if error.step in ("extract", "normalize"):
             pipe.abort_packages()
