@@ -68,10 +68,15 @@ def _duckdb_holder(path: Path) -> str | None:
 
 
 def _parent_pid(pid: int) -> int:
-    """The parent of a process, or 0 when it is gone."""
+    """The parent of a process (from /proc, or `ps` where there is none), or 0 when it is gone."""
     try:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
+        pass
+    try:
+        answer = subprocess.run(["ps", "-o", "ppid=", "-p", str(pid)], capture_output=True, text=True, timeout=5)
+        return int(answer.stdout.strip() or 0)
+    except (OSError, ValueError, subprocess.SubprocessError):
         return 0
 
 

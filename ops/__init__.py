@@ -1,5 +1,6 @@
-"""The daily workflows around the warehouse: `make diff`, `make ui`, `make run` and `make restate`.
+"""Workflow commands around the warehouse (`python -m ops.<name>`), each behind a make target.
 
-Each module is a small command (`python -m ops.<name>`) that the Makefile calls. Every write to the warehouse runs
-under the project's one-writer lock (`ingest.lock.warehouse_lock`); processes they start inherit it.
+diff (make diff), ui (make ui / ui-stop), run (make run), restate (make restate), bench (make bench). Every write to
+the warehouse runs under the project's one-writer lock (`ingest.lock.warehouse_lock`); processes they start
+inherit it.
 """

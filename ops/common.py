@@ -1,0 +1,62 @@
+"""What the workflow commands share: the project folder, a quiet SQLMesh context, sqlmesh as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlmesh import Context
+from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
+
+from ingest.common import data_dir
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The monthly raw tables dlt lands (`source_month` is their merge key): what `make restate` restates downstream of.
+MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
+
+
+class WorkflowError(Exception):
+    """A workflow cannot go on; the message says what is wrong and what to do."""
+
+
+def pin_data_dir() -> Path:
+    """Makes MOBILITY_DATA_DIR absolute for this process and the ones it starts (they run in the project folder)."""
+    folder = data_dir()
+    os.environ["MOBILITY_DATA_DIR"] = str(folder)
+    return folder
+
+
+def sqlmesh_executable() -> str:
+    """The sqlmesh of this interpreter's environment (.venv/bin/sqlmesh)."""
+    candidate = Path(sys.executable).with_name("sqlmesh")
+    return str(candidate) if candidate.exists() else "sqlmesh"
+
+
+def run_sqlmesh(args: list[str], data_dir: Path | None = None) -> int:
+    """Runs `sqlmesh ARGS` in the project, its output streamed; the caller holds the warehouse lock."""
+    environment = {**os.environ, "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    if data_dir is not None:
+        environment["MOBILITY_DATA_DIR"] = str(data_dir)
+    return subprocess.call([sqlmesh_executable(), *args], cwd=PROJECT_DIR, env=environment)
+
+
+@contextmanager
+def sqlmesh_context(console: Console | None = None, load: bool = True) -> Iterator[Context]:
+    """A SQLMesh context on the project, closed afterwards so that the next process can open the warehouse."""
+    previous = get_console()
+    set_console(console or NoopConsole())
+    context = Context(paths=str(PROJECT_DIR), load=load)
+    try:
+        yield context
+    finally:
+        context.close()
+        set_console(previous)
+
+
+def prod_exists(context: Context) -> bool:
+    """True once prod has been promoted (SQLMesh's state has an environment named prod)."""
+    return context.state_reader.get_environment("prod") is not None

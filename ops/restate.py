@@ -1,0 +1,232 @@
+"""`make restate MONTH=YYYY-MM[:YYYY-MM]`: recompute months of prod from the raw data, through the gate.
+
+SQLMesh restates prod in place: prod and every dev environment that uses the same model versions read the same
+physical tables, and a restatement planned in a dev environment skips each model whose version prod uses. So the
+restatement cannot be tried in dev first; instead it runs on a candidate copy of the warehouse (state included, as
+the state lives in the same DuckDB file) and the copy replaces the warehouse only when the checks pass:
+
+1. copy    CHECKPOINT the warehouse and copy it to `$MOBILITY_DATA_DIR/restate-candidate/warehouse.duckdb`;
+2. restate `sqlmesh plan --restate-model <monthly raw tables> --start <first day> --end <last day>` for prod on
+           the copy: every incremental model downstream of the raw trip data recomputes exactly those months (the
+           views on top are recreated), with its blocking audits; the before_all gate lets prod's approved
+           snapshots through;
+3. gate    `python -m checks.scan --env prod --start-month M --end-month M` on the copy (Soda, read-only);
+4. swap    the copy is renamed over the warehouse (one atomic rename), or discarded: prod is exactly as before.
+
+Everything runs under the warehouse lock, so nothing writes to the warehouse between the copy and the swap; readers
+that had the file open keep reading the old one. `--changed-months` restates the months `python -m ingest` reported
+in `$MOBILITY_DATA_DIR/last_ingest.json` (`make ingest` calls it), when prod exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.common import IngestError, Month, data_dir, parse_months, warehouse_path
+from ingest.lock import WarehouseBusy, warehouse_lock
+from ops.common import (
+    MONTHLY_RAW_TABLES,
+    PROJECT_DIR,
+    WorkflowError,
+    pin_data_dir,
+    prod_exists,
+    run_sqlmesh,
+    sqlmesh_context,
+)
+
+CANDIDATE_DIR = "restate-candidate"
+EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+
+
+@dataclass(frozen=True)
+class Mart:
+    """An incremental model the restatement recomputes: its prod view and time column."""
+
+    view: str
+    time_column: str
+
+
+def month_runs(months: list[Month]) -> list[tuple[Month, Month]]:
+    """Consecutive months grouped into (first, last) runs, one restatement plan each."""
+    runs: list[tuple[Month, Month]] = []
+    for month in sorted(set(months), key=lambda m: m.first_day):
+        if runs and runs[-1][1].next() == month:
+            runs[-1] = (runs[-1][0], month)
+        else:
+            runs.append((month, month))
+    return runs
+
+
+def changed_months() -> list[Month]:
+    """The months the last `python -m ingest` found changed (last_ingest.json), none when it has not run."""
+    summary = data_dir() / "last_ingest.json"
+    try:
+        changed = json.loads(summary.read_text()).get("changed_months") or []
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise WorkflowError(f"Cannot read {summary}: {error}. Run the ingest again.") from error
+    return [Month.parse(month) for month in changed if isinstance(month, str)]
+
+
+def restated_marts() -> list[Mart]:
+    """The incremental models downstream of the monthly raw tables, with their prod views and time columns."""
+    with sqlmesh_context() as context:
+        state = context.config.get_state_connection(context.selected_gateway)
+        if state is not None and getattr(state, "database", None) != context.connection_config.database:
+            raise WorkflowError(
+                "SQLMesh state is not in the warehouse file (a state_connection is configured): a restatement on a "
+                "copy of the warehouse would change the shared state before the checks. Restate on the machine "
+                "that holds the state in the warehouse, or run `sqlmesh plan --restate-model` directly."
+            )
+        if not prod_exists(context):
+            raise WorkflowError("There is no prod environment yet: nothing to restate (make demo builds one).")
+        raw = {context.get_model(table).fqn for table in MONTHLY_RAW_TABLES if context.get_model(table)}
+        marts = []
+        for model in context.models.values():
+            if model.kind.is_incremental_by_time_range and raw & set(context.dag.upstream(model.fqn)):
+                marts.append(Mart(model.name, model.time_column.column.sql(dialect=model.dialect)))
+    return sorted(marts, key=lambda mart: mart.view)
+
+
+def checkpoint(path: Path) -> None:
+    """Folds DuckDB's write-ahead log into the file, so that the file alone is the whole database."""
+    with duckdb.connect(str(path)) as connection:
+        connection.execute("CHECKPOINT")
+    if Path(f"{path}.wal").exists():
+        raise WorkflowError(f"{path}.wal is still there after a CHECKPOINT: another process has the file open.")
+
+
+def make_candidate(warehouse: Path) -> Path:
+    """A fresh copy of the warehouse in its own data folder; returns that folder."""
+    folder = warehouse.parent / CANDIDATE_DIR
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    checkpoint(warehouse)
+    shutil.copyfile(warehouse, folder / warehouse.name)
+    return folder
+
+
+def restate_runs(candidate: Path, runs: list[tuple[Month, Month]]) -> bool:
+    """Plans and applies one prod restatement per run of months on the candidate; False when one fails."""
+    restate = [argument for table in MONTHLY_RAW_TABLES for argument in ("--restate-model", table)]
+    for first, last in runs:
+        print(f"[restate] {first}..{last}: recomputing prod on the candidate copy", flush=True)
+        window = ["--start", str(first.first_day), "--end", str(last.last_day)]
+        flags = ["--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter"]
+        if run_sqlmesh(["plan", *restate, *window, *flags], data_dir=candidate) != 0:
+            return False
+    return True
+
+
+def scan(candidate: Path, months: list[Month]) -> bool:
+    """The gate's Soda checks on the candidate's prod, reconciled over the restated months; True when they pass."""
+    first, last = min(months, key=lambda m: m.first_day), max(months, key=lambda m: m.first_day)
+    command = [sys.executable, "-m", "checks.scan", "--env", "prod", "--start-month", str(first)]
+    command += ["--end-month", str(last)]
+    print(f"[restate] gate: {' '.join(command[1:])} on the candidate", flush=True)
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(candidate)}
+    return subprocess.call(command, cwd=PROJECT_DIR, env=environment) == 0
+
+
+def month_counts(warehouse: Path, marts: list[Mart], months: list[Month]) -> dict[tuple[str, str], int]:
+    """Rows per (mart, month) of prod in a warehouse file, read-only."""
+    counts = {}
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        for mart in marts:
+            for month in months:
+                sql = f"SELECT count(*) FROM {mart.view} WHERE {mart.time_column} >= ? AND {mart.time_column} < ?"
+                row = connection.execute(sql, [month.first_day, month.next().first_day]).fetchone()
+                counts[(mart.view, str(month))] = row[0]
+    return counts
+
+
+def count_report(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]) -> str:
+    """Rows per mart and month, before and after the restatement."""
+    lines = [f"  {'model':<40} {'month':<8} {'before':>10} {'after':>10}"]
+    lines += [
+        f"  {view:<40} {month:<8} {before[(view, month)]:>10,} {after[(view, month)]:>10,}" for view, month in after
+    ]
+    return "\n".join(lines)
+
+
+def swap(candidate: Path, warehouse: Path) -> None:
+    """Replaces the warehouse with the checked candidate in one rename, then removes the candidate folder."""
+    checkpoint(candidate / warehouse.name)
+    if Path(f"{warehouse}.wal").exists():
+        raise WorkflowError(f"{warehouse}.wal appeared during the restatement: another process wrote to the warehouse.")
+    os.replace(candidate / warehouse.name, warehouse)
+    shutil.rmtree(candidate, ignore_errors=True)
+
+
+def restate(months: list[Month]) -> int:
+    """Restates the months of prod through the gate; the caller holds the warehouse lock. Returns the exit code."""
+    warehouse, marts = warehouse_path(), restated_marts()
+    labels = ", ".join(str(month) for month in months)
+    before = month_counts(warehouse, marts, months)
+    candidate = make_candidate(warehouse)
+    try:
+        if not restate_runs(candidate, month_runs(months)):
+            print(f"[restate] NOT RESTATED: the restatement plan for {labels} failed; prod is exactly as it was.")
+            return EXIT_FAILED
+        if not scan(candidate, months):
+            print(f"[restate] NOT RESTATED: the checks failed on the restated {labels}; prod is exactly as it was.")
+            return EXIT_FAILED
+        after = month_counts(candidate / warehouse.name, marts, months)
+        swap(candidate, warehouse)
+    finally:
+        shutil.rmtree(candidate, ignore_errors=True)
+    print(f"[restate] RESTATED {labels} in prod (checks passed):\n{count_report(before, after)}")
+    return 0
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m ops.restate", description=__doc__.splitlines()[0])
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--month", action="append", help="YYYY-MM or YYYY-MM:YYYY-MM (repeatable)")
+    which.add_argument("--changed-months", action="store_true", help="the months last_ingest.json reports changed")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Restates under the warehouse lock; 0 restated, 1 prod unchanged (plan or checks failed), 2 usage, 75 busy."""
+    args = parse_args(argv)
+    pin_data_dir()
+    try:
+        months = changed_months() if args.changed_months else [m for spec in args.month for m in parse_months(spec)]
+        if not months:
+            print("No landed month changed content since it was last loaded: nothing to restate.")
+            return 0
+        with warehouse_lock(f"make restate {','.join(str(month) for month in months)}"):
+            if args.changed_months and not has_prod():
+                print(f"Months {', '.join(map(str, months))} changed; there is no prod yet, so nothing to restate.")
+                return 0
+            return restate(months)
+    except WarehouseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except (IngestError, WorkflowError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def has_prod() -> bool:
+    """True when the warehouse has a prod environment (SQLMesh state)."""
+    if not warehouse_path().exists():
+        return False
+    with sqlmesh_context(load=False) as context:
+        return prod_exists(context)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,167 @@
+"""`make run [MONTHS=YYYY-MM[:YYYY-MM]] [MIRROR=...]`: the scheduled run (cron, systemd timer) of the warehouse.
+
+1. ingest  MONTHS when given (every source in SOURCES); otherwise, for each monthly source, the month after the
+           newest one it has landed, when it has ended and is published (the file exists in the mirror or answers
+           a HEAD request upstream; the weather archive a week after the month ends). A month not published yet
+           is reported and skipped, so a daily schedule is quiet until upstream publishes;
+2. restate the months whose landed content changed (last_ingest.json), through the gate (ops/restate.py);
+3. run     `sqlmesh run` for prod: every model's due intervals whose raw data has landed (signals/landed.py).
+
+The whole run holds the warehouse lock; the ingest and sqlmesh steps inherit it. Exit code: 0 when every step
+passed, the first failing step's code otherwise (75 when another writer held the warehouse too long).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import duckdb
+import requests
+
+from ingest import citibike, tlc, weather
+from ingest.__main__ import SOURCES
+from ingest.common import IngestError, Month, check_mirror, parse_months, warehouse_path
+from ingest.lock import WarehouseBusy, warehouse_lock
+from ops import restate
+from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh
+from ops.restate import has_prod
+
+EXIT_BUSY = 75
+WEATHER_ARCHIVE_DELAY = dt.timedelta(days=7)
+MONTHLY_SOURCES = ("yellow", "green", "citibike", "weather")
+
+
+def newest_landed(source: str) -> Month | None:
+    """The newest month a monthly source has landed, read-only; None before its first load."""
+    spec = SOURCES[source]
+    if not warehouse_path().exists():
+        return None
+    with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [spec.dataset, spec.table],
+        ).fetchone()[0]
+        if not exists:
+            return None
+        newest = connection.execute(f"SELECT max(source_month) FROM {spec.dataset}.{spec.table}").fetchone()[0]
+    return Month(newest.year, newest.month) if newest else None
+
+
+def relative_path(source: str, month: Month, base: str) -> str:
+    """Where a source publishes a month, relative to its base (the upstream layout)."""
+    if source in ("yellow", "green"):
+        return tlc.trip_file(source, month)
+    if source == "citibike":
+        return citibike.zip_file(month)
+    return weather.request_path(month, base)
+
+
+def is_published(source: str, month: Month, mirror: str | None, today: dt.date) -> bool:
+    """True when the month has ended and its file is there (mirror folder, HEAD upstream, weather after a week)."""
+    if month.last_day >= today:
+        return False
+    base = mirror or SOURCES[source].base
+    if source == "weather" and base == weather.OPEN_METEO_BASE:
+        return today - month.last_day >= WEATHER_ARCHIVE_DELAY
+    if not urlparse(base).scheme:
+        return (Path(base) / relative_path(source, month, base)).is_file()
+    try:
+        response = requests.head(f"{base}/{relative_path(source, month, base)}", timeout=30, allow_redirects=True)
+    except requests.RequestException:
+        return True  # the ingest itself retries and reports the failure
+    return response.status_code not in (403, 404)
+
+
+def due_months(sources: list[str], mirror: str | None, today: dt.date) -> dict[str, Month]:
+    """For each monthly source with landed data, the next month if it is published; reports the others."""
+    due = {}
+    for source in sources:
+        newest = newest_landed(source) if source in MONTHLY_SOURCES else None
+        if newest is None:
+            if source in MONTHLY_SOURCES:
+                print(f"[run] {source}: nothing landed yet; land a first month with make ingest MONTHS=YYYY-MM")
+            continue
+        candidate = newest.next()
+        if is_published(source, candidate, mirror, today):
+            due[source] = candidate
+        else:
+            print(f"[run] {source}: {candidate} is not published yet (newest landed: {newest})")
+    return due
+
+
+def ingest(sources: list[str], months: str, mirror: str | None) -> int:
+    """`python -m ingest` for these sources and months; it inherits the lock."""
+    command = [sys.executable, "-m", "ingest", "--sources", ",".join(sources), "--months", months]
+    command += ["--mirror", mirror] if mirror else []
+    print(f"[run] {' '.join(command[1:])}", flush=True)
+    return subprocess.call(command, cwd=PROJECT_DIR, env=os.environ.copy())
+
+
+def ingest_step(sources: list[str], months: str | None, mirror: str | None) -> int:
+    """Lands the given or the due months, then restates the months whose content changed; the worst exit code."""
+    if months:
+        batches = {months: sources}
+    else:
+        batches = {}
+        for source, month in due_months(sources, mirror, dt.date.today()).items():
+            batches.setdefault(str(month), []).append(source)
+    worst, changed = 0, []
+    for spec, names in batches.items():
+        code = ingest(names, spec, mirror)
+        worst = worst or code
+        if code <= 1:  # 0 landed, 1 some source failed: last_ingest.json describes this load
+            changed += restate.changed_months()
+    if changed and has_prod():
+        worst = restate.restate(sorted(set(changed), key=lambda m: m.first_day)) or worst
+    elif changed:
+        print(f"[run] months {', '.join(map(str, changed))} changed; no prod yet, so nothing to restate")
+    return worst
+
+
+def run(sources: list[str], months: str | None, mirror: str | None) -> int:
+    """Ingest, restate and `sqlmesh run`, under one hold of the warehouse lock."""
+    with warehouse_lock(f"make run {months or 'next months'}"):
+        worst = ingest_step(sources, months, mirror)
+        if not has_prod():
+            raise WorkflowError("There is no prod environment to run: build and promote it first (make demo).")
+        print("[run] sqlmesh run (prod)", flush=True)
+        return run_sqlmesh(["run"]) or worst
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m ops.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", default=",".join(MONTHLY_SOURCES), help="sources to ingest (default: monthly)")
+    parser.add_argument("--months", help="YYYY-MM[:YYYY-MM] to ingest (default: each source's next month)")
+    parser.add_argument("--mirror", help="a mirror folder or http(s) URL instead of the upstream")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    """Runs the scheduled steps; prints one clear line when the warehouse is busy or not built."""
+    args = parse_args(argv)
+    pin_data_dir()
+    try:
+        sources = [name.strip() for name in args.sources.split(",") if name.strip()]
+        unknown = [name for name in sources if name not in SOURCES]
+        if unknown or not sources:
+            raise WorkflowError(f"SOURCES='{args.sources}' names unknown sources; choose from {', '.join(SOURCES)}.")
+        if args.months:
+            parse_months(args.months)
+        return run(sources, args.months, check_mirror(args.mirror))
+    except WarehouseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except (IngestError, WorkflowError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

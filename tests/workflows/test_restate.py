@@ -1,0 +1,99 @@
+"""`make restate`: a republished month is recomputed in prod through the gate, and only that month changes.
+
+The upstream republishes 2024-10 (the sample generator at another scale: different rows, same layout). Landing it
+with `make ingest` restates it at once, since prod exists; `make restate` does the same on demand, and when the
+gate's checks fail on the restated month prod stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.workflows.conftest import make, output, python, read
+
+pytestmark = pytest.mark.slow
+
+MONTHLY = "SOURCES=yellow,green,citibike,weather"
+RESTATED_MARTS = {
+    "marts.fct_taxi_trips": "pickup_at",
+    "marts.fct_bike_trips": "started_at",
+    "marts.agg_airport_trips_by_day": "pickup_date",
+    "marts.agg_cbd_congestion_fees_by_day": "pickup_date",
+    "marts.agg_taxi_demand_by_zone_hour": "pickup_hour_at",
+    "marts.agg_taxi_revenue_by_payment_day": "pickup_date",
+    "marts.agg_taxi_vs_bike_by_day": "trip_date",
+    "marts.agg_trips_by_weather_hour": "weather_at",
+}
+LIVE_OCTOBER_TRIPS = """
+  SELECT count(*) FROM intermediate.int_taxi_trips_enriched
+  WHERE is_valid AND pickup_at >= '2024-10-01' AND pickup_at < '2024-11-01'
+"""
+MART_OCTOBER_TRIPS = "SELECT count(*) FROM marts.fct_taxi_trips WHERE pickup_at >= '2024-10-01'"
+
+
+@pytest.fixture(scope="module")
+def republished(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mirror whose 2024-10 files differ from the promoted sample's (half as many rows again)."""
+    out = tmp_path_factory.mktemp("mirror-republished")
+    command = [sys.executable, "-m", "ingest.sample", "--months", "2024-10", "--scale", "0.003", "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+def rows(data: Path, before: str | None = None, since: str | None = None) -> dict[str, list[tuple]]:
+    """Every row of every restated mart before or since a date, in a stable order."""
+    found = {}
+    for mart, column in RESTATED_MARTS.items():
+        condition = f"{column} < '{before}'" if before else f"{column} >= '{since}'"
+        found[mart] = read(data, f"SELECT * FROM {mart} WHERE {condition} ORDER BY ALL")
+    return found
+
+
+def test_ingest_of_a_republished_month_restates_only_that_month(repository: Path, data: Path, republished: Path):
+    september, october = rows(data, before="2024-10-01"), rows(data, since="2024-10-01")
+
+    result = make(repository, data, "ingest", "MONTHS=2024-10", MONTHLY, f"MIRROR={republished}")
+
+    assert result.returncode == 0, output(result)
+    assert "(changed since last load)" in result.stdout
+    assert "RESTATED 2024-10 in prod (checks passed)" in result.stdout
+    assert rows(data, before="2024-10-01") == september
+    restated = rows(data, since="2024-10-01")
+    assert restated["marts.fct_taxi_trips"] != october["marts.fct_taxi_trips"]
+    assert read(data, MART_OCTOBER_TRIPS) == read(data, LIVE_OCTOBER_TRIPS)
+    assert not (data / "restate-candidate").exists()
+    assert not (data / "warehouse.duckdb.wal").exists()
+
+
+def test_restate_changes_prod_only_when_the_checks_pass(repository: Path, data: Path, republished: Path):
+    landed = python(repository, data, "-m", "ingest", "--months", "2024-10", "--mirror", str(republished))
+    assert landed.returncode == 0, output(landed)
+    september, october = rows(data, before="2024-10-01"), rows(data, since="2024-10-01")
+    assert read(data, MART_OCTOBER_TRIPS) != read(data, LIVE_OCTOBER_TRIPS)  # raw changed, prod not yet
+
+    # The month grew by half: with the raw volume check tightened to 20 %, the gate fails on the restated month.
+    refused = make(repository, data, "restate", "MONTH=2024-10", raw_volume_fail_pct="20")
+
+    assert refused.returncode != 0 and "Error 1" in refused.stderr, output(refused)
+    assert "NOT RESTATED: the checks failed on the restated 2024-10; prod is exactly as it was." in refused.stdout
+    assert rows(data, before="2024-10-01") == september
+    assert rows(data, since="2024-10-01") == october
+    assert not (data / "restate-candidate").exists()
+
+    restated = make(repository, data, "restate", "MONTH=2024-10")
+
+    assert restated.returncode == 0, output(restated)
+    assert rows(data, before="2024-10-01") == september
+    assert read(data, MART_OCTOBER_TRIPS) == read(data, LIVE_OCTOBER_TRIPS)
+
+
+def test_restate_needs_a_month(repository: Path, data: Path):
+    result = make(repository, data, "restate")
+
+    assert result.returncode != 0
+    assert "usage: make restate MONTH=YYYY-MM" in result.stdout

@@ -1,0 +1,116 @@
+"""`make ui` in a browser: the SQLMesh UI on a free port finds a mart and shows its lineage (Playwright, chromium).
+
+Needs chromium at /usr/bin/chromium (`apt-get install -y chromium`); run with `make test-ui` (pytest -m ui).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, sync_playwright
+
+from ops.ui import is_alive
+from tests.workflows.conftest import free_port, make, output, python
+
+pytestmark = pytest.mark.ui
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MART = "marts.fct_taxi_trips"
+UPSTREAM, DOWNSTREAM = "intermediate.int_taxi_trips_enriched", "marts.agg_taxi_demand_by_zone_hour"
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def ui(repository: Path, data: Path) -> Iterator[str]:
+    """The SQLMesh UI started by `make ui` on a free port against the promoted warehouse; stopped afterwards."""
+    port = free_port()
+    started = make(repository, data, "ui", f"PORT={port}")
+    assert started.returncode == 0, output(started)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        python(repository, data, "-m", "ops.ui", "stop")
+
+
+def search_and_open(page, model: str) -> None:
+    """Types the model's name into the catalog search and opens the hit (searching again while models load)."""
+    search, hit = page.get_by_placeholder("Search"), page.get_by_text(model).first
+    for _ in range(10):
+        page.wait_for_load_state("networkidle")
+        search.fill("")
+        search.fill(model.split(".")[-1])
+        try:
+            hit.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            continue
+    hit.click()
+
+
+def enlarge_lineage(page) -> None:
+    """Drags the split above the lineage panel up, so that the screenshot shows the graph large (best effort)."""
+    header = page.get_by_text("Upstream/Downstream").first
+    page.wait_for_timeout(500)
+    for offset in (12, 18, 24, 30, 36):
+        box = header.bounding_box()
+        if box["y"] < 300:
+            return
+        page.mouse.move(box["x"], box["y"] - offset)
+        page.mouse.down()
+        page.mouse.move(box["x"], 180, steps=10)
+        page.mouse.up()
+        page.wait_for_timeout(200)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium is not installed (apt-get install -y chromium)")
+def test_ui_shows_the_lineage_of_a_mart(repository: Path, data: Path, ui: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1100})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(ui, wait_until="networkidle")
+            page.locator("a[href='/data-catalog']").first.click()
+            search_and_open(page, MART)
+            page.wait_for_url(f"**/data-catalog/models/{MART}")
+            nodes = page.locator(".react-flow__node")
+            for model in (MART, UPSTREAM, DOWNSTREAM):
+                expect(nodes.filter(has_text=model).first).to_be_visible()
+            enlarge_lineage(page)
+            page.locator(".react-flow__controls-fitview").click()
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(data / "ui-lineage.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (data / "ui-lineage.png").stat().st_size > 10_000
+
+    # While the UI runs it holds the warehouse: a writer waits, then names it.
+    blocked = make(repository, data, "plan", MOBILITY_LOCK_TIMEOUT="1")
+    assert blocked.returncode != 0 and "Error 75" in blocked.stderr, output(blocked)
+    assert f"the SQLMesh UI at {ui}, started by make ui" in blocked.stderr
+    assert "Traceback" not in blocked.stderr
+
+
+def test_ui_stop_releases_the_warehouse(repository: Path, data: Path) -> None:
+    port = free_port()
+    assert make(repository, data, "ui", f"PORT={port}").returncode == 0
+    pid = int((data / "ui.pid").read_text().split()[0])
+
+    stopped = make(repository, data, "ui-stop")
+
+    assert stopped.returncode == 0, output(stopped)
+    assert f"Stopped the SQLMesh UI (PID {pid})" in stopped.stdout
+    assert not (data / "ui.pid").exists() and not is_alive(pid)
+    writer = python(repository, data, "-m", "ingest.lock", "--", "true")
+    assert writer.returncode == 0, output(writer)
