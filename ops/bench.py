@@ -5,7 +5,7 @@ Runs the real commands on a sample mirror of the given scale, in a folder of its
 run, and every comparison is a ratio against a reference measured in the same run (DuckDB's own reads of the same
 files, the full backfill, the smaller scale): keys ending in `_ratio` in report.json. Nothing here is asserted.
 
-Steps, each a subprocess timed with its peak RSS (os.wait4):
+Steps, each a subprocess timed with its peak RSS (sampled from /proc while it runs):
   sample     python -m ingest.sample            the mirror (months plus the next one, for the one-day run)
   ingest     python -m ingest                   dlt, per source rows/s next to DuckDB read_parquet/read_csv/read_json
   backfill   sqlmesh plan dev                   every model over every landed day
@@ -23,6 +23,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -37,6 +38,7 @@ from ingest.common import IngestError, Month, parse_months
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REFERENCE_SCALE = 0.1
 QUERY_REPEATS = 3
+RSS_SAMPLE_SECONDS = 0.1
 RAW_TRIPS = """(
   SELECT 'yellow' AS service_type, passenger_count, tpep_pickup_datetime AS pickup_at, trip_distance, total_amount
   FROM raw_tlc.yellow_trips
@@ -68,20 +70,67 @@ class Step:
     returncode: int
 
 
+def peak_rss_mb(pid: int) -> float:
+    """The largest peak RSS (VmHWM, counted from exec) among a process and its descendants, in MB."""
+    peak = 0.0
+    for candidate in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{candidate}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]) / 1024)
+    return peak
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def run_step(name: str, command: list[str], data: Path, log: Path) -> Step:
-    """Runs a command against `data`, logging its output with elapsed seconds; returns wall time and peak RSS."""
+    """Runs a command against `data`, logging its output with elapsed seconds; returns wall time and peak RSS.
+
+    Peak RSS is sampled from /proc (VmHWM of the command and everything it starts) while it runs; ru_maxrss is not
+    used because it also counts the bench process's own memory, inherited at fork.
+    """
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
     started = time.perf_counter()
+    peak = [0.0]
     with open(log, "a") as output:
         output.write(f"\n$ {' '.join(command)}\n")
         process = subprocess.Popen(
             command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(RSS_SAMPLE_SECONDS):
+                peak[0] = max(peak[0], peak_rss_mb(process.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         for line in process.stdout:
             output.write(f"[{time.perf_counter() - started:8.2f}] {line}")
-        _, status, usage = os.wait4(process.pid, 0)
+        returncode = process.wait()
+        done.set()
+        sampler.join()
     seconds = time.perf_counter() - started
-    step = Step(name, round(seconds, 2), round(usage.ru_maxrss / 1024, 1), os.waitstatus_to_exitcode(status))
+    step = Step(name, round(seconds, 2), round(peak[0], 1), returncode)
     print(f"  {name:<28} {step.seconds:8.1f} s  peak {step.peak_rss_mb:8.1f} MB  rc={step.returncode}", flush=True)
     if step.returncode != 0:
         raise IngestError(f"bench step '{name}' failed (exit {step.returncode}); see {log}")

@@ -145,21 +145,39 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Pat
     return data
 
 
-PROJECT_FILES = ("config.yaml", "external_models.yaml", "models", "macros", "audits", "seeds", "signals", "linter")
+PROJECT_FILES = (
+    "config.yaml",
+    "external_models.yaml",
+    "models",
+    "macros",
+    "audits",
+    "seeds",
+    "signals",
+    "linter",
+    "checks",
+    "Makefile",
+    "ingest",
+    "ops",
+    "pyproject.toml",
+    "requirements.lock",
+    ".dlt",
+)
 
 
 def copy_project(target: Path) -> Path:
-    """A throwaway copy of the SQLMesh project (models, config, unit tests) that a test may change."""
+    """A throwaway copy of the project (models, config, checks, code, unit tests) with .venv linked in."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "secrets.toml", ".var")
     target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(source, target / name, ignore=ignore)
         elif source.exists():
             shutil.copy2(source, target / name)
     (target / "tests").mkdir(exist_ok=True)
     for test in (ROOT / "tests").glob("test_*.yaml"):
         shutil.copy2(test, target / "tests" / test.name)
+    (target / ".venv").symlink_to(ROOT / ".venv")
     return target
 
 

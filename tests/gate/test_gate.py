@@ -20,39 +20,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT_ITEMS = (
-    "config.yaml",
-    "external_models.yaml",
-    "models",
-    "macros",
-    "audits",
-    "seeds",
-    "signals",
-    "linter",
-    "checks",
-)
+from tests.conftest import ROOT, copy_project
+from tests.conftest import query as read
+
 SQLMESH = str(Path(sys.executable).with_name("sqlmesh"))
 MONTH, SCALE = "2024-09", "0.002"
 TIMEOUT = 600
 
 pytestmark = pytest.mark.slow  # about two minutes: one shared promotion, then one gate run per test
-
-
-def copy_project(destination: Path) -> Path:
-    """A copy of the SQLMesh project and the checks, with the unit tests (tests/*.yaml)."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for item in PROJECT_ITEMS:
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, destination / item, ignore=ignore)
-        else:
-            destination.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / item)
-    (destination / "tests").mkdir()
-    for unit_test in ROOT.glob("tests/*.yaml"):
-        shutil.copy2(unit_test, destination / "tests" / unit_test.name)
-    return destination
 
 
 def environment(data: Path) -> dict[str, str]:
@@ -75,12 +50,6 @@ def run(command: list[str], cwd: Path, data: Path) -> subprocess.CompletedProces
 def warehouse(data: Path) -> Path:
     """The DuckDB file of a data folder."""
     return data / "warehouse.duckdb"
-
-
-def read(data: Path, sql: str) -> list[tuple]:
-    """Runs a query read-only, as a dashboard would."""
-    with duckdb.connect(str(warehouse(data)), read_only=True) as connection:
-        return connection.sql(sql).fetchall()
 
 
 def prod_state(data: Path) -> dict[str, object]:

@@ -15,49 +15,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.conftest import ROOT, SAMPLE_MONTHS
+from tests.conftest import ROOT, SAMPLE_MONTHS, copy_project
 
-PROJECT_ITEMS = (
-    "config.yaml",
-    "external_models.yaml",
-    "models",
-    "macros",
-    "audits",
-    "seeds",
-    "signals",
-    "linter",
-    "checks",
-    "Makefile",
-    "ingest",
-    "ops",
-    "pyproject.toml",
-    "requirements.lock",
-    ".dlt",
-)
 GIT_IGNORE = ".venv\n__pycache__/\n*.pyc\nlogs/\ndata/\n"
 EPHEMERAL = ("warehouse.lock", "ui.pid", "ui.log", "restate-candidate")
 TIMEOUT = 600
-
-
-def copy_project(destination: Path) -> Path:
-    """The project files (and tests/*.yaml) in a new folder, with the repository's .venv linked in."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "secrets.toml", ".var")
-    destination.mkdir(parents=True)
-    for item in PROJECT_ITEMS:
-        source = ROOT / item
-        if source.is_dir():
-            shutil.copytree(source, destination / item, ignore=ignore)
-        elif source.exists():
-            shutil.copy2(source, destination / item)
-    (destination / "tests").mkdir()
-    for unit_test in ROOT.glob("tests/*.yaml"):
-        shutil.copy2(unit_test, destination / "tests" / unit_test.name)
-    (destination / ".gitignore").write_text(GIT_IGNORE)
-    (destination / ".venv").symlink_to(ROOT / ".venv")
-    return destination
 
 
 def git(repository: Path, *args: str) -> str:
@@ -97,12 +61,6 @@ def python(project: Path, data: Path, *args: str, timeout: float = TIMEOUT) -> s
     )
 
 
-def read(data: Path, sql: str) -> list[tuple]:
-    """Rows of a query on the warehouse, read-only."""
-    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
-        return connection.sql(sql).fetchall()
-
-
 def free_port() -> int:
     """A TCP port nothing listens on, on 127.0.0.1."""
     with socket.socket() as probe:
@@ -119,6 +77,7 @@ def output(result: subprocess.CompletedProcess) -> str:
 def repository(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repository on `main` with one commit holding the project copy."""
     project = copy_project(tmp_path_factory.mktemp("repository") / "nyc-mobility")
+    (project / ".gitignore").write_text(GIT_IGNORE)
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--message", "the project")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflows.conftest import git, make, output, read
+from tests.conftest import query as read
+from tests.workflows.conftest import git, make, output
 
 pytestmark = pytest.mark.slow
 

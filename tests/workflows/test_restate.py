@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.workflows.conftest import make, output, python, read
+from tests.conftest import query as read
+from tests.workflows.conftest import make, output, python
 
 pytestmark = pytest.mark.slow
 

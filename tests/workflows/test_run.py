@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SAMPLE_SCALE
-from tests.workflows.conftest import make, output, read
+from tests.conftest import query as read
+from tests.workflows.conftest import make, output
 
 pytestmark = pytest.mark.slow
 
