@@ -14,7 +14,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from ops.ui import is_alive
+from tests.conftest import ROOT
 from tests.workflows.conftest import free_port, make, output, python
+
+SCREENSHOT = ROOT / "data" / "ui-lineage.png"  # kept after the run, for a person to look at
 
 pytestmark = pytest.mark.ui
 
@@ -90,10 +93,11 @@ def test_ui_shows_the_lineage_of_a_mart(repository: Path, data: Path, ui: str) -
             enlarge_lineage(page)
             page.locator(".react-flow__controls-fitview").click()
             page.wait_for_timeout(500)
-            page.screenshot(path=str(data / "ui-lineage.png"), full_page=True)
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
             browser.close()
-    assert (data / "ui-lineage.png").stat().st_size > 10_000
+    assert SCREENSHOT.stat().st_size > 10_000
 
     # While the UI runs it holds the warehouse: a writer waits, then names it.
     blocked = make(repository, data, "plan", MOBILITY_LOCK_TIMEOUT="1")
