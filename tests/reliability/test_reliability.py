@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,3 +213,35 @@ def test_documented_bi_connection_is_read_only(built_warehouse: Path) -> None:
     with pytest.raises(duckdb.Error, match="read-only"):
         connection.execute("CREATE TABLE marts.written_by_a_reader AS SELECT 1")
     connection.close()
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        (["ops.restate", "--month", "2024-09'; DROP TABLE marts.fct_taxi_trips; --"], "is not a month"),
+        (["ops.run", "--months", "2024-13"], "is not a month"),
+        (["ops.run", "--sources", "taxis"], "unknown sources"),
+        (["ops.run", "--mirror", "s3://bucket/mirror"], "neither an existing folder nor an http(s) URL"),
+        (["ops.bench", "--scale", "0", "--months", "2024-09"], "must be above 0"),
+    ],
+)
+def test_hostile_values_are_refused_by_every_command(command: list[str], message: str, data_dir: Path) -> None:
+    result = run_command(data_dir, sys.executable, "-m", *command)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (data_dir / "warehouse.duckdb").exists()
+
+
+def test_bad_file_leaves_raw_and_prod_as_they_were(scratch: tuple[Path, Path], sample_mirror: Path, tmp_path) -> None:
+    _, data = scratch
+    mirror = tmp_path / "broken-mirror"
+    shutil.copytree(sample_mirror, mirror)
+    target = mirror / "trip-data/yellow_tripdata_2024-10.parquet"
+    target.write_bytes(target.read_bytes()[:-4096])
+    marts_before = [query(data, MART_FINGERPRINT.format(mart=mart)) for mart in MARTS]
+    raw_before = raw_fingerprint(data)
+    result = run_ingest(data, "--sources", "yellow", "--months", "2024-09:2024-10", "--mirror", str(mirror))
+    assert result.returncode == 1 and "yellow_tripdata_2024-10.parquet" in result.stderr
+    assert raw_fingerprint(data) == raw_before
+    assert [query(data, MART_FINGERPRINT.format(mart=mart)) for mart in MARTS] == marts_before
