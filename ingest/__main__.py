@@ -79,17 +79,18 @@ def root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def finish_interrupted(pipe: dlt.Pipeline, table: str) -> None:
+def finish_interrupted(pipe: dlt.Pipeline) -> None:
     """Completes packages an interrupted run left behind, first removing any rows they had already written.
 
     A package is loaded again from its files, so rows an earlier attempt committed (its `_dlt_load_id`) are deleted
-    first: resuming never duplicates a month, whatever moment the earlier run was killed at.
+    from every table of the dataset first: resuming never duplicates a month, whatever moment the run was killed at.
     """
     if not pipe.has_pending_data:
         return
     pending = [*pipe.list_extracted_load_packages(), *pipe.list_normalized_load_packages()]
     print(f"{pipe.dataset_name}: finishing interrupted load(s) {', '.join(pending)}", file=sys.stderr)
-    if table_exists(table):
+    tables = [f"{pipe.dataset_name}.{name}" for name in pipe.default_schema.data_table_names()]
+    for table in filter(table_exists, tables):
         with duckdb.connect(str(warehouse_path())) as connection:
             connection.execute(f"DELETE FROM {table} WHERE _dlt_load_id IN (SELECT unnest(?))", [pending])
     pipe.normalize()
@@ -128,7 +129,7 @@ def load(name: str, month: Month | None, base: str) -> dict:
     pipe = pipeline(source.dataset)
     started = time.perf_counter()
     try:
-        finish_interrupted(pipe, table)
+        finish_interrupted(pipe)
         before = month_fingerprint(table, month)
         resource = source.resource(month, base)
         if month is not None and before is None:

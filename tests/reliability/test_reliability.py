@@ -125,15 +125,20 @@ def test_ingest_killed_mid_way_resumes_without_duplicates(big_mirror: Path, tmp_
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    folder = data / ".dlt" / "raw_tlc" / ("load/normalized" if phase == "load" else "normalize/extracted")
-    marker = (lambda: any(folder.glob("*/started_jobs/*"))) if phase == "load" else (lambda: folder.exists())
+    working = data / ".dlt" / "raw_tlc"
+    # dlt writes a package's files under normalize/<storage>/<load id>/new_jobs while it extracts, and moves them to
+    # load/normalized/<load id>/started_jobs while it loads them into DuckDB.
+    pattern = "load/normalized/*/started_jobs/yellow_trips*" if phase == "load" else "normalize/*/*/new_jobs/yellow*"
     try:
-        wait_for(lambda: marker() or process.poll() is not None, 120, f"the {phase} phase")
+        wait_for(lambda: any(working.glob(pattern)) or process.poll() is not None, 120, f"the {phase} phase")
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
+    assert process.returncode == -signal.SIGKILL, f"the ingest ended before its {phase} phase could be interrupted"
     resumed = run_ingest(data, "--sources", "yellow,citibike", "--months", "2024-09", "--mirror", str(big_mirror))
     assert resumed.returncode == 0, resumed.stderr
+    if phase == "load":
+        assert "finishing interrupted load" in resumed.stderr
     tables = ("raw_tlc.yellow_trips", "raw_citibike.trips")
     counts = {table: (rows, keys) for table, rows, keys, _ in raw_fingerprint(data, tables)}
     expected = expected_counts(big_mirror)
@@ -159,6 +164,7 @@ def test_build_killed_mid_backfill_completes_on_the_next_plan(
             break
     process.send_signal(signal.SIGKILL)
     process.wait()
+    assert process.returncode == -signal.SIGKILL, "the plan ended before it could be interrupted"
     build(data)
     for mart in MARTS:
         sql = MART_FINGERPRINT.format(mart=mart)
