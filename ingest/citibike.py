@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingest.common import IngestError, Month, conform, fetch, with_lineage
+from ingest.common import IngestError, Month, Progress, conform, fetch, with_lineage
 
 CITIBIKE_BASE = "https://s3.amazonaws.com/tripdata"
 BLOCK_BYTES = 16 << 20
@@ -114,7 +114,7 @@ def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterat
         for member in csv_members(archive, source_file):
             lineage = f"{source_file}/{member}"
             header = _read_header(archive, member)
-            first_row = 0
+            first_row, progress = 0, Progress(lineage)
             try:
                 with archive.open(member) as stream:
                     reader = pacsv.open_csv(
@@ -127,6 +127,7 @@ def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterat
                         table = conform(table, RIDE_SCHEMA, renames=_LEGACY)
                         yield with_lineage(table, lineage, month, first_row)
                         first_row += batch.num_rows
+                        progress.add(batch.num_rows)
             except (pa.ArrowInvalid, zipfile.BadZipFile, EOFError, OSError) as error:
                 raise IngestError(
                     f"{lineage}: reading failed after row {first_row}: {error}. "

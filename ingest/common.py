@@ -11,7 +11,9 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -24,6 +26,7 @@ from dlt.sources.helpers.requests import Client
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
+PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
 
 
 class IngestError(Exception):
@@ -212,3 +215,18 @@ def with_lineage(table: pa.Table, source_file: str, month: Month, first_row: int
     if first_row is not None:
         table = table.append_column("source_row", pa.array(np.arange(first_row, first_row + rows, dtype=np.int64)))
     return table
+
+
+class Progress:
+    """Prints `<file>: N rows read, R rows/s` to stderr every PROGRESS_ROWS rows of a long file."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.rows, self.next_report, self.started = label, 0, PROGRESS_ROWS, time.perf_counter()
+
+    def add(self, rows: int) -> None:
+        """Counts a batch, reporting when another PROGRESS_ROWS rows have been read."""
+        self.rows += rows
+        if self.rows >= self.next_report:
+            rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
+            print(f"  {self.label}: {self.rows:,} rows read, {rate:,.0f} rows/s", file=sys.stderr, flush=True)
+            self.next_report += PROGRESS_ROWS

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingest.common import IngestError, Month, conform, fetch, with_lineage
+from ingest.common import IngestError, Month, Progress, conform, fetch, with_lineage
 
 TLC_BASE = "https://d37ci6vzurychx.cloudfront.net"
 BATCH_ROWS = 256_000
@@ -89,12 +89,13 @@ def read_trip_batches(local_path: str, source_file: str, service: str, month: Mo
             f"{source_file} has no column {pickup}: it is not a {service} trip file "
             f"(columns: {', '.join(parquet.schema_arrow.names[:8])}...)."
         )
-    first_row = 0
+    first_row, progress = 0, Progress(source_file)
     try:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
             table = conform(pa.Table.from_batches([batch]), schema)
             yield with_lineage(table, source_file, month, first_row)
             first_row += batch.num_rows
+            progress.add(batch.num_rows)
     except IngestError:
         raise
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as error:
