@@ -153,3 +153,8 @@ def rides(month: Month, base: str) -> dlt.sources.DltResource:
         yield from read_ride_batches(str(fetch(base, source_file)), source_file, month)
 
     return monthly_rides
+
+
+def empty_rides() -> pa.Table:
+    """No rides, in the landed shape of raw_citibike.trips (for a warehouse that has not landed Citi Bike)."""
+    return with_lineage(RIDE_SCHEMA.empty_table(), "", Month(2000, 1), 0)

@@ -127,6 +127,11 @@ def trips(service: str, month: Month, base: str) -> dlt.sources.DltResource:
     return monthly_trips
 
 
+def empty_trips(service: str) -> pa.Table:
+    """No trips, in the landed shape of raw_tlc.<service>_trips (for a warehouse that has not landed the service)."""
+    return with_lineage(TRIP_SCHEMAS[service].empty_table(), "", Month(2000, 1), 0)
+
+
 def read_zones(local_path: str, source_file: str) -> pa.Table:
     """Reads the zone lookup, keeping the upstream `N/A` values as text."""
     try:
@@ -153,3 +158,8 @@ def taxi_zones(base: str) -> dlt.sources.DltResource:
         yield read_zones(str(fetch(base, source_file)), source_file)
 
     return zones
+
+
+def empty_zones() -> pa.Table:
+    """No zones, in the landed shape of raw_tlc.taxi_zones."""
+    return ZONE_SCHEMA.empty_table().append_column("source_file", pa.array([], pa.string()))

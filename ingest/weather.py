@@ -2,17 +2,26 @@
 
 Upstream: `GET /v1/archive?latitude=..&longitude=..&start_date=..&end_date=..&hourly=..&timezone=America/New_York`
 answers with parallel arrays under `hourly`; errors are HTTP 400 with `{"error": true, "reason": "..."}`. A mirror
-holds the same JSON body at `v1/archive/YYYY-MM.json`. Times are local wall-clock hours, as the API returns them.
+holds the same JSON body at `v1/archive/YYYY-MM.json`.
+
+Time: the archive labels `hourly.time` with ONE fixed `utc_offset_seconds` for the whole response (the offset valid
+when the request is made, e.g. GMT-4 for a January asked for in summer), so the labels are not New York wall-clock
+times across a DST change. Each label is turned into its UTC instant (label - utc_offset_seconds); with
+`timeformat=unixtime` (what this module asks upstream) the API answers UTC epoch seconds and `hourly_units.time` is
+`unixtime`. A month is asked for with one day of padding on each side, and only the hours whose New York local time
+falls in the month are landed: months never overlap and none misses an hour, whatever offset each response used.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import dlt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest.common import IngestError, Month, conform, fetch, location, with_lineage
 
@@ -22,7 +31,7 @@ HOURLY = ["temperature_2m", "precipitation", "rain", "snowfall", "wind_speed_10m
 
 HOURLY_SCHEMA = pa.schema(
     [
-        ("time", pa.timestamp("us")),
+        ("time_utc", pa.timestamp("us")),
         ("temperature_2m", pa.float64()),
         ("precipitation", pa.float64()),
         ("rain", pa.float64()),
@@ -41,16 +50,41 @@ def request_path(month: Month, base: str) -> str:
     query = {
         "latitude": LATITUDE,
         "longitude": LONGITUDE,
-        "start_date": month.first_day.isoformat(),
-        "end_date": month.last_day.isoformat(),
+        "start_date": (month.first_day - dt.timedelta(days=1)).isoformat(),
+        "end_date": (month.last_day + dt.timedelta(days=1)).isoformat(),
         "hourly": ",".join(HOURLY),
         "timezone": TIMEZONE,
+        "timeformat": "unixtime",
     }
     return f"v1/archive?{urlencode(query)}"
 
 
-def hourly_table(body: dict, request: str) -> pa.Table:
-    """Turns an archive API response into a conformed Arrow table of hours."""
+def utc_hours(hourly: dict, body: dict, request: str) -> pa.Array:
+    """The UTC instant (naive) of each hour of a response, from epoch seconds or from labels at the fixed offset."""
+    unit = (body.get("hourly_units") or {}).get("time", "iso8601")
+    times = hourly["time"]
+    if unit == "unixtime":
+        return pa.array(times, pa.int64()).cast(pa.timestamp("s")).cast(pa.timestamp("us"))
+    offset = body.get("utc_offset_seconds")
+    if not isinstance(offset, int):
+        raise IngestError(
+            f"{request} answered hourly times as labels without an integer `utc_offset_seconds` ({offset!r}); "
+            "the hours cannot be placed in time. Ask with timeformat=unixtime or check the mirror file."
+        )
+    labels = pa.array(times, pa.string()).cast(pa.timestamp("us"))
+    return pc.subtract(labels, pa.scalar(dt.timedelta(seconds=offset), pa.duration("us")))
+
+
+def in_month(utc: pa.Array, month: Month) -> pa.Array:
+    """TRUE for the UTC hours whose New York local time falls in the month."""
+    local = pc.local_timestamp(utc.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("us", tz=TIMEZONE)))
+    first = pa.scalar(dt.datetime.combine(month.first_day, dt.time()), pa.timestamp("us"))
+    after = pa.scalar(dt.datetime.combine(month.next().first_day, dt.time()), pa.timestamp("us"))
+    return pc.and_(pc.greater_equal(local, first), pc.less(local, after))
+
+
+def hourly_table(body: dict, request: str, month: Month) -> pa.Table:
+    """Turns an archive API response into a conformed Arrow table of the month's hours, keyed by UTC instant."""
     if body.get("error"):
         raise IngestError(f"Open-Meteo refused {request}: {body.get('reason')}")
     hourly = body.get("hourly")
@@ -59,9 +93,9 @@ def hourly_table(body: dict, request: str) -> pa.Table:
     lengths = {name: len(values) for name, values in hourly.items()}
     if len(set(lengths.values())) != 1:
         raise IngestError(f"{request} answered with hourly arrays of different lengths: {lengths}.")
-    table = pa.table({name: pa.array(values) for name, values in hourly.items()})
-    index = table.column_names.index("time")
-    table = table.set_column(index, "time", table.column("time").cast(pa.string()).cast(pa.timestamp("us")))
+    utc = utc_hours(hourly, body, request)
+    table = pa.table({name: pa.array(values) for name, values in hourly.items() if name != "time"})
+    table = table.append_column("time_utc", utc).filter(in_month(utc, month))
     return conform(table, HOURLY_SCHEMA, renames=_OLD_NAMES)
 
 
@@ -74,7 +108,7 @@ def hourly(month: Month, base: str) -> dlt.sources.DltResource:
         name="hourly",
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         merge_key="source_month",
-        columns={"time": {"data_type": "timestamp", "timezone": False}},
+        columns={"time_utc": {"data_type": "timestamp", "timezone": False}},
     )
     def monthly_hours() -> Iterator[pa.Table]:
         local = fetch(base, relative)
@@ -82,8 +116,14 @@ def hourly(month: Month, base: str) -> dlt.sources.DltResource:
             body = json.loads(local.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise IngestError(f"{request} did not answer with JSON: {error}.") from error
-        table = hourly_table(body, request)
+        table = hourly_table(body, request, month)
         table = with_lineage(table, relative, month, None)
         yield table.rename_columns([*table.column_names[:-2], "source_request", "source_month"])
 
     return monthly_hours
+
+
+def empty_hours() -> pa.Table:
+    """No hours, in the landed shape of raw_weather.hourly (for a warehouse that has not landed weather)."""
+    table = with_lineage(HOURLY_SCHEMA.empty_table(), "", Month(2000, 1), None)
+    return table.rename_columns([*table.column_names[:-2], "source_request", "source_month"])

@@ -1,24 +1,34 @@
 """Signals that mark an interval ready only once the raw data it reads has landed.
 
 dlt lands each source a whole month at a time (`source_month` is the merge key), so a day is ready when the
-month it falls in is present in every raw table the model reads. Days before the first landed month or after
-the last one are never ready, so a plan or `sqlmesh run` spends no time on them even though the models start
-early (model_defaults.start) and SQLMesh considers every day up to today missing.
+month it falls in is present in the raw tables the model reads: in every one of them (`landed_in := 'all'`, the
+default, for models that combine sources) or in at least one (`landed_in := 'any'`, for a fact fed by yellow and
+green alike: a month builds with whichever service has landed, and is restated when the other arrives). Days
+before the first landed month or after the last one are never ready, so a plan or `sqlmesh run` spends no time on
+them even though the models start early (model_defaults.start) and SQLMesh considers every day up to today missing.
+`ops/readiness.py` reports, per month, which models wait for which table.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import typing as t
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlglot import exp
 from sqlmesh import signal
 
 if t.TYPE_CHECKING:
     from sqlmesh.core.context import ExecutionContext
+    from sqlmesh.core.engine_adapter import EngineAdapter
     from sqlmesh.utils.date import DatetimeRanges
 
+NEW_YORK = "America/New_York"
+LANDED_IN = ("all", "any")
 
-def _months(start: datetime, end: datetime) -> set[tuple[int, int]]:
+
+def months_touched(start: datetime, end: datetime) -> set[tuple[int, int]]:
     """The (year, month) pairs an interval [start, end) touches."""
     last = end - timedelta(microseconds=1)
     months, year, month = set(), start.year, start.month
@@ -28,35 +38,54 @@ def _months(start: datetime, end: datetime) -> set[tuple[int, int]]:
     return months
 
 
-def _landed_months(context: ExecutionContext, table: str) -> set[tuple[int, int]]:
-    """The months present in a raw table; nothing when the table does not exist yet."""
-    schema, name = table.split(".")
-    adapter = context.engine_adapter
+def landed_months(adapter: EngineAdapter, table: str) -> set[tuple[int, int]]:
+    """The months present in a raw table (schema.table); nothing when the table does not exist yet."""
     if not adapter.table_exists(table):
         return set()
-    rows = adapter.fetchall(f'SELECT DISTINCT source_month FROM "{schema}"."{name}"')
-    return {(row[0].year, row[0].month) for row in rows if row[0] is not None}
+    query = exp.select(exp.column("source_month")).distinct().from_(exp.to_table(table, quoted=True))
+    return {(row[0].year, row[0].month) for row in adapter.fetchall(query) if row[0] is not None}
+
+
+def ready_months(adapter: EngineAdapter, tables: list[str], landed_in: str = "all") -> set[tuple[int, int]]:
+    """The months a model reading `tables` may build: landed in all of them, or in any of them."""
+    if landed_in not in LANDED_IN:
+        raise ValueError(f"landed_in must be one of {LANDED_IN}, not {landed_in!r}")
+    months = [landed_months(adapter, table) for table in tables]
+    return set.intersection(*months) if landed_in == "all" else set.union(*months)
 
 
 @signal()
-def raw_months_landed(batch: DatetimeRanges, context: ExecutionContext, tables: list[str]) -> bool | DatetimeRanges:
-    """Ready: the intervals whose months have landed in every one of `tables` (schema.table)."""
-    landed = set.intersection(*(_landed_months(context, table) for table in tables))
-    return [(start, end) for start, end in batch if _months(start, end) <= landed]
+def raw_months_landed(
+    batch: DatetimeRanges, context: ExecutionContext, tables: list[str], landed_in: str = "all"
+) -> bool | DatetimeRanges:
+    """Ready: the intervals whose months have landed in every one (or, with landed_in 'any', one) of `tables`."""
+    ready = ready_months(context.engine_adapter, tables, landed_in)
+    return [(start, end) for start, end in batch if months_touched(start, end) <= ready]
+
+
+def as_utc(local: datetime) -> datetime:
+    """A naive New York wall-clock time as a naive UTC time."""
+    aware = local.replace(tzinfo=None).replace(tzinfo=ZoneInfo(NEW_YORK))
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 @signal()
 def raw_hours_landed(
     batch: DatetimeRanges, context: ExecutionContext, table: str, column: str
 ) -> bool | DatetimeRanges:
-    """Ready: the intervals whose last hour is present in `table`.`column` (for sources that lag by days)."""
-    if not context.engine_adapter.table_exists(table):
+    """Ready: the intervals (local days) whose last hour is present in `table`.`column` (UTC hours), for sources
+    that lag by days."""
+    adapter = context.engine_adapter
+    if not adapter.table_exists(table):
         return False
-    hours = {
-        row[0]
-        for row in context.engine_adapter.fetchall(
-            f"SELECT DISTINCT date_trunc('hour', {column}) FROM {table} "
-            f"WHERE {column} >= '{batch[0][0]:%Y-%m-%d %H:%M:%S}' AND {column} < '{batch[-1][1]:%Y-%m-%d %H:%M:%S}'"
-        )
-    }
-    return [(start, end) for start, end in batch if end.replace(tzinfo=None) - timedelta(hours=1) in hours]
+    hour = exp.func("DATE_TRUNC", exp.Literal.string("hour"), exp.column(column, quoted=True))
+    first, last = as_utc(batch[0][0]) - timedelta(hours=1), as_utc(batch[-1][1]) + timedelta(hours=1)
+    query = (
+        exp.select(hour)
+        .distinct()
+        .from_(exp.to_table(table, quoted=True))
+        .where(exp.column(column, quoted=True) >= exp.Literal.string(f"{first:%Y-%m-%d %H:%M:%S}"))
+        .where(exp.column(column, quoted=True) < exp.Literal.string(f"{last:%Y-%m-%d %H:%M:%S}"))
+    )
+    hours = {row[0] for row in adapter.fetchall(query)}
+    return [(start, end) for start, end in batch if as_utc(end - timedelta(hours=1)) in hours]

@@ -39,14 +39,14 @@ SELECT
   'yellow' AS service_type, /* yellow (medallion) or green (street-hail livery) */
   @EACH(@trip_columns, trip_column -> trip_column), /* as in staging */
   airport_fee_amount, /* LaGuardia/JFK pickup fee in dollars, 0 for green */
-  0::DECIMAL(10, 2) AS ehail_fee_amount, /* e-hail fee in dollars, 0 for yellow */
+  @money(0) AS ehail_fee_amount, /* e-hail fee in dollars, 0 for yellow */
   NULL::INT AS trip_type_id /* 1 street-hail, 2 dispatch; NULL for yellow */
 FROM staging.stg_tlc__yellow_trips
 UNION ALL
 SELECT
   'green' AS service_type,
   @EACH(@trip_columns, trip_column -> trip_column),
-  0::DECIMAL(10, 2) AS airport_fee_amount,
+  @money(0) AS airport_fee_amount,
   ehail_fee_amount,
   trip_type_id
 FROM staging.stg_tlc__green_trips

@@ -1,18 +1,19 @@
-/* Hourly New York weather classified for analysis (dry / rain / snow, temperature band), one row per hour. */
+/* Hourly New York weather classified for analysis (dry / rain / snow, temperature band), one row per UTC hour. */
 MODEL (
   name intermediate.int_weather_hours_classified,
   kind VIEW,
   owner analytics,
-  grain weather_at,
+  grain weather_at_utc,
   audits (
-    unique_values(columns := [weather_at]),
-    not_null(columns := [weather_at, precipitation_type, temperature_band]),
+    unique_values(columns := [weather_at_utc]),
+    not_null(columns := [weather_at_utc, weather_at, precipitation_type, temperature_band]),
     accepted_values("column" := precipitation_type, is_in := ('dry', 'rain', 'snow'))
   )
 );
 
 WITH hours AS (
   SELECT
+    weather_at_utc,
     weather_at,
     temperature_c,
     precipitation_mm,
@@ -45,5 +46,6 @@ SELECT
   COALESCE(precipitation_mm, rain_mm + snowfall_cm * 10 / 7) AS precipitation_mm, /* water in the hour, mm (7 cm snow = 10 mm) */
   snowfall_cm, /* snowfall in the hour, cm */
   COALESCE(precipitation_mm, 0) > 0 OR COALESCE(snowfall_cm, 0) > 0 AS is_wet, /* any precipitation */
-  weather_at /* start of the local hour */
+  weather_at_utc, /* start of the hour, UTC */
+  weather_at /* start of the hour, local New York time */
 FROM hours

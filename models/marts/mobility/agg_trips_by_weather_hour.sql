@@ -1,4 +1,6 @@
-/* Taxi trips and bike rides per hour against the weather, one row per local hour with weather data. */
+/* Taxi trips and bike rides per hour against the weather, one row per UTC hour of weather data. Trips are placed
+   by their local New York hour: at spring-forward the skipped 02:00 hour's trips count in 03:00; at fall-back the
+   repeated 01:00 hour's trips count once, in the second (standard-time) 01:00 row. */
 MODEL (
   name marts.agg_trips_by_weather_hour,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -6,7 +8,7 @@ MODEL (
     batch_size 31
   ),
   owner analytics,
-  grain weather_at,
+  grain weather_at_utc,
   signals (
     raw_months_landed(
       tables := [
@@ -16,12 +18,19 @@ MODEL (
         'raw_weather.hourly'
       ]
     ),
-    raw_hours_landed("table" := 'raw_weather.hourly', "column" := 'time')
+    raw_hours_landed("table" := 'raw_weather.hourly', "column" := 'time_utc')
   ),
   audits (
-    unique_values(columns := [weather_at]),
+    unique_values(columns := [weather_at_utc]),
     not_null(
-      columns := [weather_at, precipitation_type, temperature_band, taxi_trips, bike_trips]
+      columns := [
+        weather_at_utc,
+        weather_at,
+        precipitation_type,
+        temperature_band,
+        taxi_trips,
+        bike_trips
+      ]
     ),
     accepted_values("column" := precipitation_type, is_in := ('dry', 'rain', 'snow'))
   )
@@ -33,28 +42,29 @@ WITH weather AS (
     temperature_band,
     temperature_c,
     precipitation_mm,
+    weather_at_utc,
     weather_at
   FROM intermediate.int_weather_hours_classified
   WHERE
     weather_at BETWEEN @start_dt AND @end_dt
 ), taxi_by_hour AS (
   SELECT
-    DATE_TRUNC('HOUR', pickup_at) AS hour_at,
+    @local_hour_as_utc(pickup_at) AS hour_at_utc,
     COUNT(*) AS trips
   FROM marts.fct_taxi_trips
   WHERE
     pickup_at BETWEEN @start_dt AND @end_dt
   GROUP BY
-    DATE_TRUNC('HOUR', pickup_at)
+    1
 ), bike_by_hour AS (
   SELECT
-    DATE_TRUNC('HOUR', started_at) AS hour_at,
+    @local_hour_as_utc(started_at) AS hour_at_utc,
     COUNT(*) AS trips
   FROM marts.fct_bike_trips
   WHERE
     started_at BETWEEN @start_dt AND @end_dt
   GROUP BY
-    DATE_TRUNC('HOUR', started_at)
+    1
 )
 SELECT
   weather.precipitation_type, /* dry, rain or snow */
@@ -63,9 +73,10 @@ SELECT
   COALESCE(bike_by_hour.trips, 0) AS bike_trips, /* Citi Bike ride starts in the hour */
   weather.temperature_c, /* air temperature, deg C */
   weather.precipitation_mm, /* precipitation in the hour, mm */
-  weather.weather_at /* start of the local hour */
+  weather.weather_at_utc, /* start of the hour, UTC */
+  weather.weather_at /* start of the hour, local New York time (01:00 twice on a fall-back day) */
 FROM weather
 LEFT JOIN taxi_by_hour
-  ON weather.weather_at = taxi_by_hour.hour_at
+  ON weather.weather_at_utc = taxi_by_hour.hour_at_utc
 LEFT JOIN bike_by_hour
-  ON weather.weather_at = bike_by_hour.hour_at
+  ON weather.weather_at_utc = bike_by_hour.hour_at_utc

@@ -1,4 +1,5 @@
-/* Airport taxi trips and fees by airport and day, one row per airport (EWR 1, JFK 132, LGA 138) and date. */
+/* Airport taxi trips and fees by airport and day, one row per airport zone of marts.dim_zones (EWR, JFK, LGA)
+   and date with at least one trip. */
 MODEL (
   name marts.agg_airport_trips_by_day,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -8,13 +9,13 @@ MODEL (
   owner analytics,
   grain (airport_zone_id, pickup_date),
   signals (
-    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'])
+    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'], landed_in := 'any')
   ),
   audits (
     unique_combination_of_columns(columns := [airport_zone_id, pickup_date]),
     not_null(columns := [airport_zone_id, airport_name, pickup_date, trips]),
-    accepted_values("column" := airport_zone_id, is_in := (1, 132, 138)),
-    accepted_range("column" := airport_fee_amount, min_v := 0)
+    assert_references_dim_zones("column" := airport_zone_id),
+    accepted_range("column" := airport_fee_amount, min_v := 0, blocking := FALSE)
   )
 );
 
@@ -32,15 +33,14 @@ WITH trips AS (
 ), airports AS (
   SELECT
     zone_id,
-    name
-  FROM (VALUES
-    (1, 'Newark (EWR)'),
-    (132, 'JFK'),
-    (138, 'LaGuardia (LGA)')) AS airport(zone_id, name)
+    zone_name
+  FROM marts.dim_zones
+  WHERE
+    is_airport
 )
 SELECT
   airports.zone_id AS airport_zone_id, /* airport zone, references marts.dim_zones */
-  airports.name AS airport_name, /* Newark (EWR), JFK or LaGuardia (LGA) */
+  airports.zone_name AS airport_name, /* the zone's name: Newark Airport, JFK Airport or LaGuardia Airport */
   COUNT(*) AS trips, /* trips starting or ending at the airport */
   COUNT(*) FILTER(WHERE
     trips.pickup_zone_id = airports.zone_id) AS pickups, /* trips starting there */
@@ -55,5 +55,5 @@ JOIN airports
   ON airports.zone_id IN (trips.pickup_zone_id, trips.dropoff_zone_id)
 GROUP BY
   airports.zone_id,
-  airports.name,
+  airports.zone_name,
   trips.pickup_date

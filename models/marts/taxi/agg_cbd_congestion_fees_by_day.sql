@@ -8,12 +8,12 @@ MODEL (
   owner analytics,
   grain pickup_date,
   signals (
-    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'])
+    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'], landed_in := 'any')
   ),
   audits (
     unique_values(columns := [pickup_date]),
     not_null(columns := [pickup_date, trips, cbd_congestion_fee_amount]),
-    accepted_range("column" := cbd_congestion_fee_amount, min_v := 0),
+    accepted_range("column" := cbd_congestion_fee_amount, min_v := 0, blocking := FALSE),
     accepted_range("column" := trips_charged, min_v := 0)
   )
 );

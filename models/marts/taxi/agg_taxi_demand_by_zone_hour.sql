@@ -1,4 +1,5 @@
-/* Taxi demand by pickup zone and hour, one row per pickup zone and local hour with at least one trip. */
+/* Taxi demand by pickup zone and hour, one row per pickup zone and local hour with at least one trip. Counts and
+   sums take every trip; the averages take only trips without a quality flag (is_plausible). */
 MODEL (
   name marts.agg_taxi_demand_by_zone_hour,
   kind INCREMENTAL_BY_TIME_RANGE (
@@ -9,13 +10,13 @@ MODEL (
   grain (pickup_zone_id, pickup_hour_at),
   depends_on [marts.dim_zones],
   signals (
-    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'])
+    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'], landed_in := 'any')
   ),
   audits (
     unique_combination_of_columns(columns := [pickup_zone_id, pickup_hour_at]),
     not_null(columns := [pickup_zone_id, pickup_hour_at, trips]),
     accepted_range("column" := trips, min_v := 1),
-    accepted_range("column" := average_fare_amount, min_v := 0, max_v := 10000),
+    accepted_range("column" := plausible_trips, min_v := 0),
     assert_references_dim_zones("column" := pickup_zone_id)
   )
 );
@@ -28,6 +29,7 @@ WITH trips AS (
     duration_seconds,
     fare_amount,
     total_amount,
+    is_plausible,
     pickup_at
   FROM marts.fct_taxi_trips
   WHERE
@@ -38,9 +40,14 @@ SELECT
   COUNT(*) AS trips, /* trips picked up */
   SUM(passenger_count) AS passengers, /* passengers picked up */
   SUM(total_amount) AS revenue_amount, /* total charged in dollars */
-  AVG(fare_amount)::DECIMAL(10, 2) AS average_fare_amount, /* mean fare in dollars */
-  AVG(duration_seconds) AS average_duration_seconds, /* mean trip duration in seconds */
-  AVG(trip_distance_miles) AS average_distance_miles, /* mean trip distance in miles */
+  COUNT(*) FILTER(WHERE
+    is_plausible) AS plausible_trips, /* trips without a quality flag, the base of the averages */
+  AVG(fare_amount) FILTER(WHERE
+    is_plausible)::DECIMAL(10, 2) AS average_fare_amount, /* mean fare in dollars, trips without a quality flag */
+  AVG(duration_seconds) FILTER(WHERE
+    is_plausible) AS average_duration_seconds, /* mean trip duration in seconds, trips without a quality flag */
+  AVG(trip_distance_miles) FILTER(WHERE
+    is_plausible) AS average_distance_miles, /* mean trip distance in miles, trips without a quality flag */
   DATE_TRUNC('HOUR', pickup_at) AS pickup_hour_at /* start of the local pickup hour */
 FROM trips
 GROUP BY

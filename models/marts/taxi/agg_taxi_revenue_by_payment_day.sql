@@ -8,18 +8,18 @@ MODEL (
   owner analytics,
   grain (payment_type_id, pickup_date),
   signals (
-    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'])
+    raw_months_landed(tables := ['raw_tlc.yellow_trips', 'raw_tlc.green_trips'], landed_in := 'any')
   ),
   audits (
     unique_combination_of_columns(columns := [payment_type_id, pickup_date]),
     not_null(columns := [payment_type_id, payment_type_name, pickup_date, trips]),
-    accepted_range("column" := tip_rate, min_v := 0, max_v := 10)
+    accepted_range("column" := tip_rate, min_v := 0, max_v := 10, blocking := FALSE)
   )
 );
 
 WITH trips AS (
   SELECT
-    COALESCE(payment_type_id, 5) AS payment_type_id, /* a missing code counts as 5 (Unknown) */
+    COALESCE(payment_type_id, 5) AS payment_type_id, /* a code not recorded counts as 5 (Unknown) */
     fare_amount,
     tip_amount,
     total_amount,

@@ -14,8 +14,8 @@ MODEL (
 SELECT
   location_id::INT AS zone_id, /* TLC LocationID, 1..265 */
   NULLIF(zone, 'N/A') AS zone_name, /* zone name, e.g. JFK Airport; NULL for 264 */
-  NULLIF(borough, 'N/A') AS borough, /* borough, EWR for Newark; NULL for 265 */
+  COALESCE(NULLIF(borough, 'N/A'), CASE WHEN location_id::INT = 265 THEN 'Outside of NYC' END) AS borough, /* borough, EWR for Newark, Unknown for 264, Outside of NYC for 265 */
   NULLIF(service_zone, 'N/A') AS service_zone, /* Yellow Zone, Boro Zone, Airports or EWR */
   location_id::INT IN (1, 132, 138) AS is_airport, /* Newark (1), JFK (132) or LaGuardia (138) */
-  location_id::INT BETWEEN 1 AND 263 AS is_known_zone /* a real zone; 264 is Unknown, 265 Outside of NYC */
+  location_id::INT BETWEEN 1 AND 263 AS is_known_zone /* a place in the city; 264 (Unknown) and 265 (Outside of NYC) are zones without one */
 FROM raw_tlc.taxi_zones
