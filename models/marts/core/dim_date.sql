@@ -1,4 +1,4 @@
-/* Calendar, one row per date from 2020-01-01 through 2030-12-31. */
+/* Calendar, one row per date from 2013-06-01 (the first Citi Bike month) through 2030-12-31. */
 MODEL (
   name marts.dim_date,
   kind FULL,
@@ -14,7 +14,7 @@ WITH days AS (
   SELECT
     day::DATE AS calendar_date
   FROM GENERATE_SERIES(
-    @VAR('calendar_start', '2020-01-01')::DATE,
+    @VAR('calendar_start', '2013-06-01')::DATE,
     @VAR('calendar_end', '2030-12-31')::DATE,
     INTERVAL '1' DAY
   ) AS calendar(day)

@@ -40,7 +40,7 @@ SELECT
   SUM(trips.total_amount) AS revenue_amount, /* total charged in dollars */
   SUM(trips.fare_amount) AS fare_amount, /* fares in dollars */
   SUM(trips.tip_amount) AS tip_amount, /* tips in dollars (card tips only; cash tips are not recorded) */
-  SUM(trips.tip_amount) / NULLIF(SUM(trips.fare_amount), 0) AS tip_rate, /* tips as a share of fares */
+  SUM(trips.tip_amount)::DOUBLE / NULLIF(SUM(trips.fare_amount), 0) AS tip_rate, /* tips as a share of fares */
   trips.pickup_date /* local pickup date */
 FROM trips
 LEFT JOIN payment_types
