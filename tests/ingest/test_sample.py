@@ -16,11 +16,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingest import sample
+from ingest.sample import citibike as sample_citibike
+from ingest.sample import weather as sample_weather
+from ingest.sample import zones as sample_zones
+from ingest.sample.common import MIN_ROWS, Month
 
 ROOT = Path(__file__).resolve().parents[2]
 MONTHS = "2024-12:2025-01"
 SCALE = "0.002"
 BIKE_FIELDS = 13
+KEPT_TAXI_KINDS = ["unknown_zone", "zero_distance", "zero_fare", "absurd_distance", "absurd_speed", "overlong_trip"]
 
 
 def run(out: Path, months: str = MONTHS, scale: str = SCALE, *extra: str) -> dict:
@@ -50,28 +55,65 @@ def month_bounds(month: str) -> tuple[str, str]:
     return f"DATE '{month}-01'", f"DATE '{following[0]:04d}-{following[1]:02d}-01'"
 
 
-def taxi_counts(path: Path, source: str, month: str) -> dict[str, int]:
-    """Rows, strays and each defect of a TLC file, computed by DuckDB from the data alone."""
+def taxi_kinds(source: str) -> tuple[dict[str, str], str]:
+    """The SQL test of every special kind of a TLC file, and the test a clean row passes."""
+    prefix = "tpep" if source == "yellow" else "lpep"
+    pickup, dropoff = f"{prefix}_pickup_datetime", f"{prefix}_dropoff_datetime"
+    seconds = f"epoch({dropoff} - {pickup})"
+    descriptors = "passenger_count IS NULL AND RatecodeID IS NULL AND store_and_fwd_flag IS NULL"
+    kinds = {
+        "dropoff_before_pickup": f"{dropoff} < {pickup}",
+        "reversal": "total_amount < 0 AND fare_amount < 0 AND mta_tax < 0 AND payment_type IN (2, 3, 4)",
+        "voided_trip": "payment_type = 6",
+        "flex_fare": f"payment_type = 0 AND {descriptors}",
+        "null_payment_type": "payment_type IS NULL AND passenger_count IS NULL AND RatecodeID IS NULL"
+        + (" AND trip_type IS NULL" if source == "green" else ""),
+        "unknown_zone": "PULocationID IN (264, 265) OR DOLocationID IN (264, 265)",
+        "zero_distance": "trip_distance = 0",
+        "zero_fare": "fare_amount = 0 AND total_amount >= 0",
+        "absurd_distance": "trip_distance > 200",
+        "absurd_speed": f"trip_distance <= 200 AND {seconds} >= 0 AND trip_distance * 3600 > 80 * {seconds}",
+        "overlong_trip": f"{seconds} > 12 * 3600",
+    }
+    clean = (
+        "payment_type BETWEEN 1 AND 4 AND passenger_count IS NOT NULL AND RatecodeID IS NOT NULL "
+        f"AND trip_distance BETWEEN 0.1 AND 60 AND trip_distance * 3600 < 60 * {seconds} "
+        f"AND {seconds} BETWEEN 1 AND 3 * 3600 AND fare_amount > 0 AND total_amount > 0 "
+        "AND PULocationID BETWEEN 1 AND 263 AND DOLocationID BETWEEN 1 AND 263"
+    )
+    return kinds, clean
+
+
+def taxi_counts(path: Path, source: str, month: str) -> dict:
+    """Rows, strays and each special kind of a TLC file, computed by DuckDB from the data alone."""
     prefix = "tpep" if source == "yellow" else "lpep"
     first, following = month_bounds(month)
-    defects = {
-        "negative_fare": "fare_amount < 0 AND total_amount < 0",
-        "dropoff_before_pickup": f"{prefix}_dropoff_datetime < {prefix}_pickup_datetime",
-        "zero_distance": "trip_distance = 0",
-        "unknown_zone": "PULocationID IN (264, 265) OR DOLocationID IN (264, 265)",
-        "null_passenger_count": "passenger_count IS NULL",
-    }
+    kinds, clean = taxi_kinds(source)
     stray = f"({prefix}_pickup_datetime < {first} OR {prefix}_pickup_datetime >= {following})"
-    n_defects = " + ".join(f"coalesce(({sql})::INT, 0)" for sql in defects.values())
+    defects = " + ".join(f"coalesce(({sql})::INT, 0)" for sql in kinds.values())
     sql = (
         f"SELECT count(*), count(*) FILTER (WHERE {stray}), "
-        + ", ".join(f"count(*) FILTER (WHERE {sql})" for sql in defects.values())
-        + f", count(*) FILTER (WHERE {n_defects} > 1), count(*) FILTER (WHERE {stray} AND {n_defects} > 0) "
+        + ", ".join(f"count(*) FILTER (WHERE {sql})" for sql in kinds.values())
+        + f", count(*) FILTER (WHERE {defects} > 1), count(*) FILTER (WHERE {stray} AND {defects} > 0), "
+        f"count(*) FILTER (WHERE {defects} = 0 AND NOT coalesce({clean}, FALSE)) "
         f"FROM read_parquet('{path}')"
     )
-    rows, strays, *kinds, multi, dirty_strays = duckdb.sql(sql).fetchone()
-    return {"rows": rows, "stray_rows": strays, **dict(zip(defects, kinds, strict=True)), "multi": multi,
-            "dirty_strays": dirty_strays}  # fmt: skip
+    rows, strays, *found, multi, dirty_strays, unclean = duckdb.sql(sql).fetchone()
+    return {"rows": rows, "stray_rows": strays, "kinds": dict(zip(kinds, found, strict=True)), "multi": multi,
+            "dirty_strays": dirty_strays, "unclean": unclean}  # fmt: skip
+
+
+def assert_taxi_manifest(path: Path, spec: dict, source: str) -> None:
+    """Every count of a TLC file's manifest entry is what DuckDB finds; each special row has one defect."""
+    counts = taxi_counts(path, source, spec["month"])
+    assert (counts["multi"], counts["dirty_strays"], counts["unclean"]) == (0, 0, 0), path
+    assert (counts["rows"], counts["stray_rows"]) == (spec["rows"], spec["stray_rows"]), path
+    expected = {kind: 0 for kind in counts["kinds"]} | spec["dirty_rows"] | spec["kept_rows"]
+    assert counts["kinds"] == expected, path
+    assert list(spec["dirty_rows"]) == ["dropoff_before_pickup", "reversal", "voided_trip"]
+    only = "flex_fare" if source == "yellow" else "null_payment_type"
+    assert list(spec["kept_rows"]) == [only, *KEPT_TAXI_KINDS]
+    assert all(n >= 1 for n in (*spec["dirty_rows"].values(), *spec["kept_rows"].values())), path
 
 
 def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
@@ -95,6 +137,10 @@ def test_manifest_lists_every_file(mirror: Path, manifest: dict) -> None:
     assert set(manifest["files"]) == written
     sources = sorted(spec["source"] for spec in manifest["files"].values())
     assert sources == ["citibike"] * 2 + ["green"] * 2 + ["weather"] * 2 + ["yellow"] * 2 + ["zones"]
+    common = ["source", "month", "rows", "stray_rows", "dirty_rows", "kept_rows"]
+    extra = {"citibike": ["members"], "weather": ["hours_in_body"]}
+    for spec in manifest["files"].values():
+        assert list(spec) == common + extra.get(spec["source"], [])
     assert manifest["files"]["trip-data/yellow_tripdata_2024-12.parquet"]["rows"] == 6000
     assert manifest["files"]["trip-data/green_tripdata_2024-12.parquet"]["rows"] == 120
     assert manifest["files"]["202412-citibike-tripdata.zip"]["rows"] == 8000
@@ -103,12 +149,27 @@ def test_manifest_lists_every_file(mirror: Path, manifest: dict) -> None:
 @pytest.mark.parametrize("source", ["yellow", "green"])
 def test_taxi_counts_equal_the_manifest(mirror: Path, manifest: dict, source: str) -> None:
     for rel, spec in manifest["files"].items():
-        if spec["source"] != source:
-            continue
-        counts = taxi_counts(mirror / rel, source, spec["month"])
-        assert counts.pop("multi") == 0 and counts.pop("dirty_strays") == 0, rel
-        assert counts == {"rows": spec["rows"], "stray_rows": spec["stray_rows"], **spec["dirty_rows"]}, rel
-        assert all(n >= 1 for n in spec["dirty_rows"].values()) and spec["stray_rows"] >= 6
+        if spec["source"] == source:
+            assert_taxi_manifest(mirror / rel, spec, source)
+            assert spec["stray_rows"] >= 6
+
+
+def test_taxi_kinds_hold_the_measured_shares(mirror: Path, manifest: dict) -> None:
+    yellow = manifest["files"]["trip-data/yellow_tripdata_2025-01.parquet"]
+    assert yellow["kept_rows"]["flex_fare"] == round(6000 * 0.225)
+    assert yellow["dirty_rows"]["reversal"] == round(6000 * 0.0184)
+    assert yellow["kept_rows"]["zero_distance"] == round(6000 * 0.0276)
+    before_2025 = manifest["files"]["trip-data/yellow_tripdata_2024-12.parquet"]
+    assert before_2025["kept_rows"]["flex_fare"] == round(6000 * 0.04)
+    green = manifest["files"]["trip-data/green_tripdata_2025-01.parquet"]
+    assert green["kept_rows"]["null_payment_type"] == round(120 * 0.0765)
+    path = mirror / "trip-data/yellow_tripdata_2025-01.parquet"
+    flex = duckdb.sql(
+        "SELECT count(*) FILTER (WHERE fare_amount < 0 AND total_amount > 0), "
+        "count(*) FILTER (WHERE congestion_surcharge IS NULL AND Airport_fee IS NULL), count(*) "
+        f"FROM read_parquet('{path}') WHERE payment_type = 0"
+    ).fetchone()
+    assert flex[0] == round(yellow["kept_rows"]["flex_fare"] * 0.161) and flex[1] == flex[2]
 
 
 def test_strays_are_edge_days_and_far_years(mirror: Path) -> None:
@@ -124,13 +185,13 @@ def test_taxi_values_are_consistent(mirror: Path) -> None:
     path = mirror / "trip-data/yellow_tripdata_2025-01.parquet"
     parts = "fare_amount + extra + mta_tax + tip_amount + tolls_amount + improvement_surcharge"
     parts += " + congestion_surcharge + Airport_fee + cbd_congestion_fee"
-    cbd = ", ".join(map(str, sample.CBD_ZONE_IDS))
+    cbd = ", ".join(map(str, sample_zones.CBD_ZONE_IDS))
     bad = duckdb.sql(
         f"SELECT count(*) FILTER (WHERE abs(total_amount - ({parts})) > 0.005), "
         "count(*) FILTER (WHERE fare_amount > 0 AND (Airport_fee > 0) <> (PULocationID IN (132, 138))), "
         f"count(*) FILTER (WHERE fare_amount > 0 AND (cbd_congestion_fee > 0) <> (DOLocationID IN ({cbd}))), "
-        "count(*) FILTER (WHERE payment_type <> 1 AND tip_amount <> 0), "
-        "count(*) FILTER (WHERE payment_type NOT IN (1, 2, 3, 4)), "
+        "count(*) FILTER (WHERE payment_type IN (2, 3, 4, 6) AND tip_amount <> 0), "
+        "count(*) FILTER (WHERE payment_type NOT IN (0, 1, 2, 3, 4, 6) OR payment_type IS NULL), "
         "count(*) FILTER (WHERE PULocationID NOT BETWEEN 1 AND 265 OR DOLocationID NOT BETWEEN 1 AND 265) "
         f"FROM read_parquet('{path}')"
     ).fetchone()
@@ -141,7 +202,7 @@ def test_taxi_values_are_consistent(mirror: Path) -> None:
         "count(*) FILTER (WHERE PULocationID IN (1, 132, 138) OR DOLocationID IN (1, 132, 138)), "
         "count(*) FILTER (WHERE payment_type = 1 AND tip_amount > 0), "
         "count(*) FILTER (WHERE Airport_fee = 1.75) "
-        f"FROM read_parquet('{path}') WHERE tpep_dropoff_datetime > tpep_pickup_datetime"
+        f"FROM read_parquet('{path}') WHERE {taxi_kinds('yellow')[1]}"
     ).fetchone()
     assert clean[0] >= 120 and clean[1] <= 3600 and clean[2] > 0 and clean[3] > 0 and clean[4] > 0
 
@@ -173,16 +234,17 @@ def test_yellow_schema_per_era(tmp_path: Path, month: str, expected: list) -> No
     schema = pq.read_schema(tmp_path / rel)
     assert [(field.name, field.type) for field in schema] == expected
     spec = manifest["files"][rel]
-    assert spec["rows"] == sample.MIN_ROWS
-    counts = taxi_counts(tmp_path / rel, "yellow", month)
-    assert counts["multi"] == 0 and counts["stray_rows"] == spec["stray_rows"]
-    assert all(counts[kind] == n >= 1 for kind, n in spec["dirty_rows"].items())
+    assert spec["rows"] == MIN_ROWS
+    assert_taxi_manifest(tmp_path / rel, spec, "yellow")
 
 
 @pytest.mark.parametrize("month", ["2022-12", "2025-01"])
 def test_green_schema_per_era(tmp_path: Path, month: str) -> None:
-    run(tmp_path, month, "0.000001")
-    schema = pq.read_schema(tmp_path / f"trip-data/green_tripdata_{month}.parquet")
+    manifest = run(tmp_path, month, "0.000001")
+    rel = f"trip-data/green_tripdata_{month}.parquet"
+    assert manifest["files"][rel]["rows"] == MIN_ROWS
+    assert_taxi_manifest(tmp_path / rel, manifest["files"][rel], "green")
+    schema = pq.read_schema(tmp_path / rel)
     names = ["VendorID", "lpep_pickup_datetime", "lpep_dropoff_datetime", "store_and_fwd_flag", "RatecodeID",
              "PULocationID", "DOLocationID", "passenger_count", "trip_distance", "fare_amount", "extra",
              "mta_tax", "tip_amount", "tolls_amount", "ehail_fee", "improvement_surcharge", "total_amount",
@@ -211,39 +273,100 @@ def test_zone_lookup_layout(mirror: Path) -> None:
     boroughs = {row[1] for row in rows}
     assert boroughs == {"EWR", "Queens", "Brooklyn", "Manhattan", "Bronx", "Staten Island", "Unknown", "N/A"}
     assert {row[3] for row in rows} == {"EWR", "Airports", "Yellow Zone", "Boro Zone", "N/A"}
-    assert all(rows[zone - 1][1] == "Manhattan" for zone in sample.CBD_ZONE_IDS)
+    assert all(rows[zone - 1][1] == "Manhattan" for zone in sample_zones.CBD_ZONE_IDS)
 
 
-def test_citibike_zip_members_and_counts(mirror: Path, manifest: dict, tmp_path: Path) -> None:
+BIKE_KINDS = {
+    "ended_before_started": "ended_at < started_at",
+    "missing_start_station": "coalesce(start_station_id, '') = '' AND coalesce(start_station_name, '') = ''",
+    "missing_end_station": "coalesce(end_station_id, '') = '' AND coalesce(end_station_name, '') = '' "
+    "AND epoch(ended_at - started_at) <= 86400",
+    "overlong_ride": "epoch(ended_at - started_at) > 86400",
+    "docked_bike": "rideable_type = 'docked_bike'",
+}
+BIKE_CLEAN = (
+    "rideable_type IN ('classic_bike', 'electric_bike') AND epoch(ended_at - started_at) BETWEEN 0 AND 86400 "
+    "AND start_station_id <> '' AND end_station_id <> '' AND start_lat IS NOT NULL AND end_lat IS NOT NULL"
+)
+
+
+def unzip(zip_path: Path, into: Path) -> list[str]:
+    """Extracts a Citi Bike zip; returns its member names."""
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(into)
+        return archive.namelist()
+
+
+def bike_counts(files: Path, stem: str, month: str) -> dict:
+    """Rows, strays, each special kind and the odd rows of a month's CSV members, computed by DuckDB."""
+    first, following = month_bounds(month)
+    stray = f"started_at < {first} OR started_at >= {following}"
+    defects = " + ".join(f"coalesce(({sql})::INT, 0)" for sql in BIKE_KINDS.values())
+    text_ids = "{'start_station_id': 'VARCHAR', 'end_station_id': 'VARCHAR'}"
+    sql = (
+        f"SELECT count(*), count(*) FILTER (WHERE {stray}), "
+        + ", ".join(f"count(*) FILTER (WHERE {sql})" for sql in BIKE_KINDS.values())
+        + f", count(*) FILTER (WHERE {defects} > 1), count(*) FILTER (WHERE ({stray}) AND {defects} > 0), "
+        f"count(*) FILTER (WHERE {defects} = 0 AND NOT coalesce({BIKE_CLEAN}, FALSE)), count(DISTINCT ride_id) "
+        f"FROM read_csv('{files}/{stem}_*.csv', types={text_ids})"
+    )
+    rows, strays, *found, multi, dirty_strays, unclean, ids = duckdb.sql(sql).fetchone()
+    return {"rows": rows, "stray_rows": strays, "kinds": dict(zip(BIKE_KINDS, found, strict=True)),
+            "odd": (multi, dirty_strays, unclean, ids - rows)}  # fmt: skip
+
+
+def assert_bike_manifest(mirror: Path, rel: str, spec: dict, into: Path) -> None:
+    """Every count of a Citi Bike zip's manifest entry is what DuckDB finds; each special row has one defect."""
+    stem = rel.removesuffix(".zip")
+    unzip(mirror / rel, into / stem)
+    counts = bike_counts(into / stem, stem, spec["month"])
+    assert counts["odd"] == (0, 0, 0, 0), rel
+    assert (counts["rows"], counts["stray_rows"]) == (spec["rows"], spec["stray_rows"]), rel
+    assert counts["kinds"] == {kind: 0 for kind in BIKE_KINDS} | spec["dirty_rows"] | spec["kept_rows"], rel
+    kept = ["missing_start_station", "missing_end_station", "overlong_ride"]
+    assert list(spec["kept_rows"]) == kept + (["docked_bike"] if spec["month"] < "2023-01" else [])
+    assert all(n >= 1 for n in (*spec["dirty_rows"].values(), *spec["kept_rows"].values())), rel
+
+
+def test_citibike_counts_equal_the_manifest(mirror: Path, manifest: dict, tmp_path: Path) -> None:
+    for rel, spec in manifest["files"].items():
+        if spec["source"] == "citibike":
+            assert_bike_manifest(mirror, rel, spec, tmp_path)
+            assert spec["kept_rows"]["missing_end_station"] == round(spec["rows"] * 0.0026)
+
+
+def test_citibike_before_2023_has_docked_bikes_at_tiny_scale(tmp_path: Path) -> None:
+    manifest = run(tmp_path / "mirror", "2022-12", "0.000001")
+    spec = manifest["files"]["202212-citibike-tripdata.zip"]
+    assert spec["rows"] == MIN_ROWS and spec["kept_rows"]["docked_bike"] >= 1
+    assert_bike_manifest(tmp_path / "mirror", "202212-citibike-tripdata.zip", spec, tmp_path)
+
+
+def test_overlong_rides_are_lost_bikes_or_docked_days_later(mirror: Path, tmp_path: Path) -> None:
+    unzip(mirror / "202501-citibike-tripdata.zip", tmp_path)
+    lost, docked = duckdb.sql(
+        "SELECT count(*) FILTER (WHERE end_station_id IS NULL AND end_lat IS NULL "
+        "    AND epoch(ended_at - started_at) BETWEEN 25 * 3600 - 15 AND 25 * 3600), "
+        "count(*) FILTER (WHERE end_station_id IS NOT NULL AND epoch(ended_at - started_at) > 36 * 3600) "
+        f"FROM read_csv('{tmp_path}/202501-citibike-tripdata_*.csv', types={{'end_station_id': 'VARCHAR'}}) "
+        "WHERE epoch(ended_at - started_at) > 86400"
+    ).fetchone()
+    assert lost >= 1 and docked >= 1
+
+
+def test_citibike_zip_members(mirror: Path, manifest: dict, tmp_path: Path) -> None:
     for rel, spec in manifest["files"].items():
         if spec["source"] != "citibike":
             continue
         stem = rel.removesuffix(".zip")
-        with zipfile.ZipFile(mirror / rel) as archive:
-            names = archive.namelist()
-            archive.extractall(tmp_path / stem)
+        names = unzip(mirror / rel, tmp_path / stem)
         csvs = [name for name in names if not name.startswith("__MACOSX/")]
         assert csvs == [f"{stem}_{i}.csv" for i in range(1, len(csvs) + 1)] and len(csvs) >= 2
         assert f"__MACOSX/._{stem}_1.csv" in names
         assert list(spec["members"]) == csvs
-        files = tmp_path / stem
         for name in csvs:
-            (rows,) = duckdb.sql(f"SELECT count(*) FROM read_csv('{files / name}')").fetchone()
+            (rows,) = duckdb.sql(f"SELECT count(*) FROM read_csv('{tmp_path / stem / name}')").fetchone()
             assert rows == spec["members"][name]
-        first, _ = month_bounds(spec["month"])
-        text_ids = "{'start_station_id': 'VARCHAR', 'end_station_id': 'VARCHAR'}"
-        counts = duckdb.sql(
-            f"SELECT count(*), count(*) FILTER (WHERE started_at < {first}), "
-            "count(*) FILTER (WHERE ended_at < started_at), "
-            "count(*) FILTER (WHERE coalesce(end_station_id, '') = '' "
-            "    AND coalesce(end_station_name, '') = '' AND end_lat IS NULL AND end_lng IS NULL), "
-            "count(*) FILTER (WHERE ended_at < started_at AND coalesce(end_station_id, '') = ''), "
-            f"count(DISTINCT ride_id), max(started_at) < ({first} + INTERVAL 1 MONTH) "
-            f"FROM read_csv('{files}/{stem}_*.csv', types={text_ids})"
-        ).fetchone()
-        dirty = spec["dirty_rows"]
-        expected = (dirty["ended_before_started"], dirty["missing_end_station"], 0, spec["rows"], True)
-        assert counts == (spec["rows"], spec["stray_rows"], *expected)
 
 
 def test_citibike_csv_format(mirror: Path) -> None:
@@ -251,19 +374,78 @@ def test_citibike_csv_format(mirror: Path) -> None:
         text = archive.read("202501-citibike-tripdata_2.csv").decode()
     lines = text.split("\n")
     assert lines[-1] == "" and "\r" not in text
-    assert lines[0] == ",".join(f'"{name}"' for name in sample.BIKE_COLUMNS)
+    assert lines[0] == ",".join(f'"{name}"' for name in sample_citibike.BIKE_COLUMNS)
     quoted = re.compile(rf'^"[^"]*"(,"[^"]*"){{{BIKE_FIELDS - 1}}}$')
     stamp = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}"
-    station, lat, lng = r'"[^"]+","\d{4}\.\d{2}"', r"40\.\d+", r"-7[34]\.\d+"
+    station, lat, lng = r'("[^"]+","\d{4}\.\d{2}"|"","")', r"40\.\d+", r"-7[34]\.\d+"
     row = re.compile(
-        rf'^"[0-9A-F]{{16}}","(classic|electric)_bike","{stamp}","{stamp}",{station},({station}|"",""),'
+        rf'^"[0-9A-F]{{16}}","(classic|electric)_bike","{stamp}","{stamp}",{station},{station},'
         rf'"{lat}","{lng}",("{lat}","{lng}"|"",""),"(member|casual)"$'
     )
     for line in lines[1:-1]:
         assert quoted.match(line) and row.match(line), line
 
 
-def test_weather_json_shape(mirror: Path) -> None:
+def weather_hours(path: Path, month: str) -> tuple[int, int, int, int]:
+    """(offset, hours in the body, hours whose true New York time is in the month, distinct true hours)."""
+    true_utc = "strptime(label, '%Y-%m-%dT%H:%M') - to_seconds(utc_offset_seconds)"
+    return duckdb.sql(
+        f"SELECT any_value(utc_offset_seconds), count(*), "
+        f"count(*) FILTER (WHERE strftime(timezone('America/New_York', timezone('UTC', {true_utc})), '%Y-%m') "
+        f"    = '{month}'), count(DISTINCT {true_utc}) "
+        f"FROM (SELECT unnest(hourly.time) AS label, utc_offset_seconds FROM read_json('{path}'))"
+    ).fetchone()
+
+
+@pytest.fixture(scope="module")
+def weather_bodies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """Weather bodies of 2023-02:2023-03 and 2023-09:2023-11 (both offsets, both DST changes), with entries."""
+    out = tmp_path_factory.mktemp("weather")
+    months = [Month(2023, 2), Month(2023, 3), Month(2023, 9), Month(2023, 10), Month(2023, 11)]
+    return out, {month.label: sample_weather.write_weather(out, month, 42).as_json() for month in months}
+
+
+@pytest.mark.parametrize(
+    ("month", "offset", "local"),
+    [("2023-02", -14400, 672), ("2023-03", -14400, 743), ("2023-09", -14400, 720), ("2023-10", -18000, 744),
+     ("2023-11", -18000, 721)],
+)  # fmt: skip
+def test_weather_body_has_one_fixed_offset_and_a_padded_month(
+    weather_bodies: tuple[Path, dict], month: str, offset: int, local: int
+) -> None:
+    out, specs = weather_bodies
+    path = out / f"v1/archive/{month}.json"
+    year, number = map(int, month.split("-"))
+    days = calendar.monthrange(year, number)[1]
+    assert weather_hours(path, month) == (offset, (days + 2) * 24, local, (days + 2) * 24)
+    assert (specs[month]["rows"], specs[month]["hours_in_body"]) == (local, (days + 2) * 24)
+    body = json.loads(path.read_text())
+    assert body["timezone_abbreviation"] == f"GMT{offset // 3600:+d}" and body["timezone"] == "America/New_York"
+    first, following = month_bounds(month)
+    before, after = duckdb.sql(f"SELECT ({first} - 1)::VARCHAR, {following}::VARCHAR").fetchone()
+    assert body["hourly"]["time"][0] == f"{before}T00:00" and body["hourly"]["time"][-1] == f"{after}T23:00"
+
+
+def test_adjacent_weather_bodies_agree_on_the_hours_they_share(weather_bodies: tuple[Path, dict]) -> None:
+    out, _ = weather_bodies
+    variables = ["temperature_2m", "precipitation", "rain", "snowfall", "wind_speed_10m", "weather_code"]
+
+    def by_true_hour(month: str) -> dict[str, tuple]:
+        body = json.loads((out / f"v1/archive/{month}.json").read_text())
+        shift = body["utc_offset_seconds"] // 3600
+        hours = {}
+        for index, label in enumerate(body["hourly"]["time"]):
+            stamp = duckdb.sql(f"SELECT (TIMESTAMP '{label}' - INTERVAL ({shift}) HOUR)::VARCHAR").fetchone()[0]
+            hours[stamp] = tuple(body["hourly"][name][index] for name in variables)
+        return hours
+
+    for earlier, later in (("2023-02", "2023-03"), ("2023-09", "2023-10"), ("2023-10", "2023-11")):
+        first, second = by_true_hour(earlier), by_true_hour(later)
+        shared = first.keys() & second.keys()
+        assert len(shared) >= 47 and all(first[hour] == second[hour] for hour in shared), (earlier, later)
+
+
+def test_weather_json_shape(mirror: Path, manifest: dict) -> None:
     body = json.loads((mirror / "v1/archive/2025-01.json").read_text())
     assert list(body) == ["latitude", "longitude", "generationtime_ms", "utc_offset_seconds", "timezone",
                           "timezone_abbreviation", "elevation", "hourly_units", "hourly"]  # fmt: skip
@@ -271,9 +453,9 @@ def test_weather_json_shape(mirror: Path) -> None:
     variables = ["temperature_2m", "precipitation", "rain", "snowfall", "wind_speed_10m", "weather_code"]
     assert list(body["hourly"]) == ["time", *variables] and list(body["hourly_units"]) == ["time", *variables]
     hourly = body["hourly"]
-    assert len(hourly["time"]) == calendar.monthrange(2025, 1)[1] * 24
-    assert hourly["time"][:2] == ["2025-01-01T00:00", "2025-01-01T01:00"]
-    assert hourly["time"][-1] == "2025-01-31T23:00"
+    assert len(hourly["time"]) == (31 + 2) * 24 == manifest["files"]["v1/archive/2025-01.json"]["hours_in_body"]
+    assert hourly["time"][:2] == ["2024-12-31T00:00", "2024-12-31T01:00"]
+    assert hourly["time"][-1] == "2025-02-01T23:00"
     assert all(len(hourly[name]) == len(hourly["time"]) for name in variables)
     hours = list(zip(*(hourly[name] for name in variables), strict=True))
     assert any(rain > 0 for _, _, rain, _, _, _ in hours)
@@ -282,8 +464,10 @@ def test_weather_json_shape(mirror: Path) -> None:
         assert snowfall == 0 or temperature <= 0.5
         expected = range(71, 76) if snowfall > 0 else range(51, 66) if rain > 0 else range(0, 4)
         assert code in expected
-    december = json.loads((mirror / "v1/archive/2024-12.json").read_text())
-    assert len(december["hourly"]["time"]) == 31 * 24
+    for month in ("2024-12", "2025-01"):
+        spec = manifest["files"][f"v1/archive/{month}.json"]
+        found = weather_hours(mirror / f"v1/archive/{month}.json", month)
+        assert (spec["rows"], spec["hours_in_body"]) == (found[2], found[1]) == (744, 33 * 24)
 
 
 @pytest.mark.parametrize(
