@@ -92,13 +92,15 @@ def test_citibike_current_and_legacy_schemas(real_landed: Path) -> None:
 
 
 def test_open_meteo_2023_response(real_landed: Path) -> None:
+    # The yearly response asked for 2023-12 keeps the hours of New York's December, as UTC instants: its labels are
+    # at the fixed GMT-4 the response states, so the first December hour (05:00 UTC) is the label 2023-12-01T01:00.
     rows = query(
         real_landed,
-        "SELECT count(*), count(DISTINCT time), min(time), count(wind_speed_10m), count(precipitation) "
+        "SELECT count(*), count(DISTINCT time_utc), min(time_utc), count(wind_speed_10m), count(precipitation) "
         "FROM raw_weather.hourly",
     )
-    assert rows == [(8760, 8760, rows[0][2], 8760, 0)]
-    assert str(rows[0][2]) == "2023-01-01 00:00:00"
+    assert rows == [(743, 743, rows[0][2], 743, 0)]
+    assert str(rows[0][2]) == "2023-12-01 05:00:00"
 
 
 def test_zone_lookup_keeps_na_text(real_landed: Path) -> None:

@@ -13,18 +13,18 @@ import pytest
 
 from tests.conftest import manifest, query
 
-# A trip is valid when it starts in its file's month, ends after it starts, has a fare of at least zero, a positive
-# distance, known zones (1..263) at both ends and a passenger count.
+# A raw row is a trip when it can be placed in time in its file's month (pickup and dropoff present, dropoff not
+# before pickup) and is neither a void (payment type 6) nor a reversal (negative total): docs/validity_policy.md.
+# Unknown payment types, passenger counts and zones 264/265 are trips.
 VALID_TAXI = """
   SELECT '{service}' AS service, {prefix}_pickup_datetime AS pickup_at, pu_location_id AS pickup_zone,
-         do_location_id AS dropoff_zone, payment_type, total_amount, tip_amount, fare_amount,
-         COALESCE(cbd_congestion_fee, 0) AS cbd_fee
+         do_location_id AS dropoff_zone, COALESCE(payment_type, 5) AS payment_type, total_amount, tip_amount,
+         fare_amount, COALESCE(cbd_congestion_fee, 0) AS cbd_fee
   FROM raw_tlc.{service}_trips
   WHERE date_trunc('month', {prefix}_pickup_datetime) = source_month
     AND {prefix}_dropoff_datetime >= {prefix}_pickup_datetime
-    AND fare_amount >= 0 AND trip_distance > 0
-    AND pu_location_id BETWEEN 1 AND 263 AND do_location_id BETWEEN 1 AND 263
-    AND passenger_count IS NOT NULL
+    AND COALESCE(payment_type, -1) <> 6
+    AND COALESCE(total_amount, 0) >= 0
 """
 RAW_TRIPS = (
     "("
@@ -36,7 +36,6 @@ RAW_TRIPS = (
 RAW_RIDES = """(
   SELECT started_at FROM raw_citibike.trips
   WHERE date_trunc('month', started_at) = source_month AND ended_at >= started_at
-    AND end_station_id IS NOT NULL AND member_casual IN ('member', 'casual')
 )"""
 
 
@@ -133,9 +132,12 @@ def test_trips_by_weather_hour(built_warehouse: Path) -> None:
     same(
         built_warehouse,
         "SELECT weather_at, taxi_trips, bike_trips FROM marts.agg_trips_by_weather_hour",
-        f"""SELECT time,
-                   (SELECT count(*) FROM {RAW_TRIPS} WHERE date_trunc('hour', pickup_at) = time),
-                   (SELECT count(*) FROM {RAW_RIDES} WHERE date_trunc('hour', started_at) = time)
+        # Trips meet the weather of their local New York hour: the hour's UTC instant is the weather's key.
+        f"""SELECT timezone('UTC', time_utc) AT TIME ZONE 'America/New_York',
+                   (SELECT count(*) FROM {RAW_TRIPS} WHERE date_trunc('hour', pickup_at)
+                      = timezone('UTC', time_utc) AT TIME ZONE 'America/New_York'),
+                   (SELECT count(*) FROM {RAW_RIDES} WHERE date_trunc('hour', started_at)
+                      = timezone('UTC', time_utc) AT TIME ZONE 'America/New_York')
             FROM raw_weather.hourly""",
     )
 

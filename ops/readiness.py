@@ -1,0 +1,98 @@
+"""`python -m ops.readiness`: which months each model can build, and which wait for which raw table.
+
+Reads the models' `raw_months_landed` signals (signals/landed.py) from the project and the landed months from the
+warehouse, read-only. A month that has landed in some raw table but not in every table a model waits for is listed
+as waiting, naming the missing tables: an empty mart for such a month is waiting, not failing. `make plan` and
+`make promote` print this before they build.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+from sqlglot import exp
+from sqlmesh import Context
+
+from ingest.common import warehouse_path
+from ops.common import MONTHLY_RAW_TABLES, PROJECT_DIR
+
+
+def model_inputs(context: Context) -> dict[str, tuple[list[str], str]]:
+    """Each model with a raw_months_landed signal: its raw tables and whether it needs all or any of them."""
+    inputs = {}
+    for model in context.models.values():
+        for name, arguments in model.signals:
+            if name != "raw_months_landed":
+                continue
+            tables = arguments["tables"]
+            listed = tables.expressions if isinstance(tables, exp.Array) else [tables]
+            landed_in = arguments.get("landed_in")
+            inputs[model.name] = ([table.name for table in listed], landed_in.name if landed_in else "all")
+    return inputs
+
+
+def landed_months(path: Path) -> dict[str, set[str]]:
+    """The months (YYYY-MM) each monthly raw table holds; nothing for a table that does not exist."""
+    months: dict[str, set[str]] = {table: set() for table in MONTHLY_RAW_TABLES}
+    if not path.exists():
+        return months
+    with duckdb.connect(str(path), read_only=True) as connection:
+        existing = {
+            f"{schema}.{name}"
+            for schema, name in connection.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+            ).fetchall()
+        }
+        for table in MONTHLY_RAW_TABLES:
+            if table in existing:
+                rows = connection.execute(f"SELECT DISTINCT strftime(source_month, '%Y-%m') FROM {table}").fetchall()
+                months[table] = {row[0] for row in rows if row[0]}
+    return months
+
+
+def waiting(inputs: dict[str, tuple[list[str], str]], landed: dict[str, set[str]]) -> dict[str, dict[str, list[str]]]:
+    """Month -> model -> the raw tables it still waits for, for every month any raw table holds."""
+    every_month = set().union(*landed.values())
+    result: dict[str, dict[str, list[str]]] = defaultdict(dict)
+    for month in sorted(every_month):
+        for model, (tables, landed_in) in sorted(inputs.items()):
+            missing = [table for table in tables if month not in landed.get(table, set())]
+            ready = not missing if landed_in == "all" else len(missing) < len(tables)
+            if not ready:
+                result[month][model] = missing
+    return result
+
+
+def report(path: Path | None = None) -> str:
+    """The readiness report as text."""
+    path = path or warehouse_path()
+    context = Context(paths=str(PROJECT_DIR), load=True)
+    try:
+        inputs = model_inputs(context)
+    finally:
+        context.close()
+    landed = landed_months(path)
+    lines = ["Landed months: " + "; ".join(f"{table} {','.join(sorted(m)) or '-'}" for table, m in landed.items())]
+    waits = waiting(inputs, landed)
+    if not waits:
+        lines.append("Every model can build every landed month.")
+    for month, models in waits.items():
+        for model, missing in models.items():
+            lines.append(f"  {month}: {model} waits for {' and '.join(missing)}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    """Prints the report; never fails a command over it."""
+    try:
+        print(report())
+    except duckdb.IOException as error:
+        print(f"Readiness not shown: the warehouse is busy ({error}).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
