@@ -41,18 +41,20 @@ ingest: $(STAMP) ## Land raw data with dlt: SOURCES=yellow,green,zones,citibike,
 	$(PY) -m ingest --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror $(MIRROR)); status=$$?; \
 	if [ $$status -le 1 ]; then $(PY) -m ops.restate --changed-months || status=$$?; fi; exit $$status
 
-plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included
+plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included; lists months waiting for a source
+	@$(PY) -m ops.readiness
 	$(SQLMESH) plan $(ENV) --auto-apply --no-prompts
 
 run: $(STAMP) ## Scheduled run: ingest MONTHS (default: each source's next published month), restate changes, sqlmesh run
 	$(PY) -m ops.run --sources $(SOURCES) $(if $(filter command line environment,$(origin MONTHS)),--months $(MONTHS)) \
 	  $(if $(MIRROR),--mirror $(MIRROR))
 
-check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME
-	$(PY) -m checks.scan --env $(ENV)
+check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME [OVERRIDE=threshold=value,...]
+	$(PY) -m checks.scan --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
-promote: $(STAMP) ## Build ENV (unit tests, audits), Soda-check it, then promote to prod by a virtual update
-	$(PY) -m checks.promote --env $(ENV)
+promote: $(STAMP) ## Build ENV, Soda-check it, promote prod by a virtual update [OVERRIDE=threshold=value,...]
+	@$(PY) -m ops.readiness
+	$(PY) -m checks.promote --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 lint: $(STAMP) ## Lint the models (sqlmesh lint) and the Python (ruff)
 	$(VENV)/bin/sqlmesh lint

@@ -3,6 +3,8 @@
 `gate.approved_snapshots` holds one row per snapshot of every environment that passed the gate: the snapshots
 that were built, audited and scanned together share an `approval_id`. The `before_all` macro in macros/gate.py
 reads it at every prod plan and run; only checks/promote.py writes it, while holding the warehouse lock.
+`overrides` records the thresholds a gate ran with by `make promote OVERRIDE=...` (`{}` when none; NULL on rows
+written before the column existed, which is added to an older table on the next approval).
 """
 
 from __future__ import annotations
@@ -29,9 +31,21 @@ CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
   version VARCHAR NOT NULL,       -- version of the physical table the snapshot reads and writes
   environment VARCHAR NOT NULL,   -- the environment that was built and scanned
   approved_at TIMESTAMP NOT NULL, -- UTC
-  checks_summary VARCHAR NOT NULL -- JSON: Soda verdict, counts and the warnings shown
+  checks_summary VARCHAR NOT NULL, -- JSON: Soda verdict, counts and the warnings shown
+  overrides VARCHAR               -- JSON: {{threshold: value}} given by OVERRIDE=, {{}} if none; NULL on older rows
 )
 """
+APPROVALS_UPGRADE = f"ALTER TABLE {APPROVALS_TABLE} ADD COLUMN IF NOT EXISTS overrides VARCHAR"
+APPROVALS_COLUMNS = (
+    "approval_id",
+    "name",
+    "identifier",
+    "version",
+    "environment",
+    "approved_at",
+    "checks_summary",
+    "overrides",
+)
 
 
 class GateError(Exception):
@@ -72,8 +86,14 @@ def pending_prod_batches(context: Context, snapshots: list[SnapshotTableInfo]) -
     return {snapshot.name: len(intervals) for snapshot, intervals in batches.items() if intervals}
 
 
-def record_approval(context: Context, environment: str, snapshots: list[SnapshotTableInfo], summary: dict) -> str:
-    """Writes one approval row per snapshot and returns the approval id."""
+def record_approval(
+    context: Context,
+    environment: str,
+    snapshots: list[SnapshotTableInfo],
+    summary: dict,
+    overrides: dict[str, str] | None = None,
+) -> str:
+    """Writes one approval row per snapshot, with the thresholds overridden for it, and returns the approval id."""
     approved_at = datetime.now(UTC).replace(tzinfo=None)
     approval_id = f"{approved_at:%Y%m%dT%H%M%S}-{environment}-{uuid.uuid4().hex[:8]}"
     rows = [
@@ -85,6 +105,7 @@ def record_approval(context: Context, environment: str, snapshots: list[Snapshot
             + [
                 exp.cast(exp.Literal.string(approved_at.isoformat()), "TIMESTAMP"),
                 exp.Literal.string(json.dumps(summary)),
+                exp.Literal.string(json.dumps(overrides or {})),
             ]
         )
         for snapshot in snapshots
@@ -92,7 +113,8 @@ def record_approval(context: Context, environment: str, snapshots: list[Snapshot
     adapter = context.engine_adapter
     adapter.execute("CREATE SCHEMA IF NOT EXISTS gate")
     adapter.execute(APPROVALS_DDL)
-    adapter.execute(exp.insert(exp.Values(expressions=rows), APPROVALS_TABLE))
+    adapter.execute(APPROVALS_UPGRADE)
+    adapter.execute(exp.insert(exp.Values(expressions=rows), APPROVALS_TABLE, columns=list(APPROVALS_COLUMNS)))
     return approval_id
 
 

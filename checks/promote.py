@@ -1,4 +1,6 @@
-"""The promotion gate: `python -m checks.promote [--env dev]` (make promote) changes prod only when ENV passed.
+"""The promotion gate: `python -m checks.promote [--env dev] [--override NAME=VALUE,...]` (make promote [OVERRIDE=...]).
+
+Prod changes only when ENV passed.
 
 1. build   `sqlmesh plan ENV --auto-apply --no-prompts --include-unmodified`: unit tests and blocking audits run here
            (every model gets a view in ENV, so the checks read ENV's own snapshots, changed or not);
@@ -12,6 +14,10 @@ The whole gate holds the warehouse lock (ingest.lock.warehouse_lock), so no inge
 between the build, the scan and the promotion; its sqlmesh commands run as `python -m ingest.lock -- sqlmesh ...`,
 which inherit that lock, and the scan opens the file read-only between them. Any failure exits non-zero with a
 one-screen summary, and prod is left exactly as it was. Warnings are shown and do not block.
+
+What the scan reads (ENV's schemas, the months, the data source, every threshold) is set by the gate and never by
+the process environment (checks/scan.py). `--override` is the one way to change thresholds for a run: it is checked
+before anything runs, printed in the scan report and in the summary, and recorded with the approval.
 """
 
 from __future__ import annotations
@@ -33,7 +39,18 @@ from checks.approvals import (
     record_approval,
     sqlmesh_context,
 )
-from checks.scan import PROJECT_DIR, ScanReport, run_scan, schema_variables
+from checks.scan import (
+    CHECKS_DIR,
+    PROJECT_DIR,
+    THRESHOLDS_FILE,
+    ScanReport,
+    ScanSetupError,
+    format_overrides,
+    load_thresholds,
+    parse_overrides,
+    run_scan,
+    schema_variables,
+)
 from ingest.common import IngestError, data_dir
 from ingest.lock import WarehouseBusy, warehouse_lock
 
@@ -50,6 +67,7 @@ class Gate:
 
     env: str
     verbose: bool = False
+    overrides: dict[str, str] = field(default_factory=dict)
     steps: list[tuple[str, str]] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
     prod: str = "prod is exactly as it was"
@@ -70,6 +88,8 @@ class Gate:
         """The closing screen: one line per step, what stopped the gate, and the state of prod."""
         verdict = "PROMOTED to prod" if promoted else f"NOT PROMOTED: {self.prod}"
         lines = ["", f"=== promotion gate {self.env} -> prod: {verdict} ==="]
+        if self.overrides:
+            lines.append(f"  OVERRIDE {format_overrides(self.overrides)} (asked for on the command line; recorded)")
         lines.extend(f"  {step:<8} {note}" for step, note in self.steps)
         lines.extend(f"  | {line}" for line in self.detail)
         return "\n".join(lines)
@@ -134,6 +154,9 @@ def checks_summary(report: ScanReport) -> dict:
         "failed": len(report.outcomes("fail")),
         "errors": len(report.errors),
         "warnings": [result.name for result in report.outcomes("warn")],
+        "overrides": {
+            name: {"value": value, "default": report.defaults.get(name)} for name, value in report.overrides.items()
+        },
     }
 
 
@@ -150,7 +173,7 @@ def build(gate: Gate) -> int | None:
 
 def scan(gate: Gate) -> ScanReport | int:
     """Step 2: the Soda checks on ENV, report printed; an exit code when a check fails or Soda errs."""
-    report = run_scan(gate.env)
+    report = run_scan(gate.env, overrides=gate.overrides)
     print(report.render(), flush=True)
     if report.exit_code != 0:
         return gate.failed("scan", report.summary(), scan_detail(report))
@@ -167,9 +190,10 @@ def approve(gate: Gate, report: ScanReport) -> str | int:
             detail = [f"{name}: {count} batch(es)" for name, count in sorted(pending.items())]
             detail.append(f"Rebuild {gate.env} so the checks see that data, then promote again.")
             return gate.failed("approve", "prod would compute batches the checks have not seen", detail)
-        approval_id = record_approval(context, gate.env, snapshots, checks_summary(report))
+        approval_id = record_approval(context, gate.env, snapshots, checks_summary(report), gate.overrides)
         gate.prod_before = prod_keys(context)
-    gate.passed("approve", f"{len(snapshots)} snapshots recorded as approval {approval_id}")
+    override = f", with OVERRIDE {format_overrides(gate.overrides)}" if gate.overrides else ""
+    gate.passed("approve", f"{len(snapshots)} snapshots recorded as approval {approval_id}{override}")
     return approval_id
 
 
@@ -212,6 +236,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m checks.promote", description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="dev", help="environment to build, check and promote (default dev)")
+    parser.add_argument(
+        "--override",
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="thresholds of checks/thresholds.yml changed for this gate only (make promote OVERRIDE=...); recorded",
+    )
     parser.add_argument("--verbose", action="store_true", help="stream sqlmesh's own output")
     return parser.parse_args(argv)
 
@@ -219,10 +248,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     """Runs the gate under the warehouse lock and prints the summary; non-zero unless prod was promoted."""
     args = parse_args(argv)
-    gate = Gate(env=args.env, verbose=args.verbose)
     if schema_variables(args.env)["marts_schema"] == "marts":
         print("error: promote from a development environment (--env dev), not from prod itself.", file=sys.stderr)
         return 2
+    try:
+        overrides = parse_overrides(args.override, load_thresholds(CHECKS_DIR / THRESHOLDS_FILE))
+    except ScanSetupError as error:
+        print(f"error: {error} Nothing was built or promoted.", file=sys.stderr)
+        return 2
+    gate = Gate(env=args.env, verbose=args.verbose, overrides=overrides)
     os.environ["MOBILITY_DATA_DIR"] = str(data_dir())  # one absolute warehouse path for every step
     try:
         with warehouse_lock(f"make promote ({args.env} -> prod)"):

@@ -2,8 +2,12 @@
 
 The same SodaCL files (checks/raw.yml, marts.yml, reconciliation.yml) run against any environment: prod reads the
 `marts`, `intermediate` and `staging` views, environment NAME reads `marts__NAME` and so on. The files are
-templates rendered by Soda's own variable resolution with the environment's schemas, the checked months and every
-threshold of checks/thresholds.yml. The warehouse is opened read-only: scan between writers (ingest, plan, run).
+templates rendered with the environment's schemas, the checked months and every threshold of checks/thresholds.yml,
+and nothing else: Soda's own resolution reads environment variables first, so the gate renders the check files and
+the data source configuration itself (checks.soda_core.pinned_templates) and scans with checks.soda_core.PinnedScan.
+A name the gate does not define is an error naming the file. The one way to change a threshold for a run is
+`--override NAME=VALUE[,NAME=VALUE]` (make check/promote OVERRIDE=...), shown in the report and in its summary.
+The warehouse is opened read-only: scan between writers (ingest, plan, run).
 
 Exit code: 0 when every check passes or only warns, 1 when a check fails, 2 when Soda could not run the checks
 (configuration, SQL or connection error). The promotion gate treats 1 and 2 alike.
@@ -21,24 +25,37 @@ from pathlib import Path
 
 import duckdb
 import yaml
+from jinja2 import TemplateError, meta
 
-from checks.soda_core import Check, Log, SampleContext, Sampler, SampleRef, Scan, telemetry_is_off
+from checks.soda_core import (
+    Check,
+    Log,
+    PinnedScan,
+    SampleContext,
+    Sampler,
+    SampleRef,
+    pinned_templates,
+    telemetry_is_off,
+)
 
 CHECKS_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = CHECKS_DIR.parent
 CHECK_FILES = ("raw.yml", "marts.yml", "reconciliation.yml")
+CONFIGURATION_FILE = "configuration.yml"
+THRESHOLDS_FILE = "thresholds.yml"
+CONFIGURATION_ENV = ("MOBILITY_DATA_DIR",)  # the only env_var() the data source configuration may read
 DATA_SOURCE = "warehouse"
 LAYERS = ("staging", "intermediate", "marts")
 SAMPLE_ROWS = 5
 NOT_RUN_SHOWN = 3
 LAST_MONTH = "9999-12-01"
-VARIABLE = re.compile(r"\$\{\s*([A-Za-z_]\w*)\s*\}")
+NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NOT_COMPUTED = re.compile(r"Metrics '.*' were not computed for check")
 
 
 class ScanSetupError(Exception):
-    """The scan could not start: a missing file, an unknown variable, an environment that is not built."""
+    """The scan could not start: a missing file, an unknown variable or override, an environment that is not built."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,8 @@ class ScanReport:
     env: str
     warehouse: Path
     variables: dict[str, str]
+    overrides: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -99,13 +118,18 @@ class ScanReport:
             f"{len(self.outcomes(outcome))} {label}"
             for outcome, label in (("fail", "failed"), ("warn", "warned"), ("pass", "passed"))
         )
-        return f"Soda checks on '{self.env}': {self.verdict} ({counts}, {len(self.errors)} errors)"
+        override = f" with OVERRIDE {format_overrides(self.overrides)}" if self.overrides else ""
+        return f"Soda checks on '{self.env}': {self.verdict} ({counts}, {len(self.errors)} errors){override}"
 
     def render(self, verbose: bool = False) -> str:
         """The report: failures, warnings and errors with their values and sample rows, then the summary."""
         schemas = ", ".join(self.variables[f"{layer}_schema"] for layer in LAYERS)
         months = f"{self.variables['check_start_month'][:7]}..{self.variables['check_end_month'][:7]}"
         lines = [f"Soda scan of {self.warehouse} (read-only), environment '{self.env}': {schemas}; months {months}"]
+        lines.extend(
+            f"OVERRIDE {name}={value} for this run (checks/thresholds.yml: {self.defaults.get(name, '?')})"
+            for name, value in self.overrides.items()
+        )
         for outcome in ("fail", "warn") + (("pass",) if verbose else ()):
             for result in self.outcomes(outcome):
                 lines.extend(render_result(result))
@@ -147,6 +171,33 @@ def schema_variables(env: str) -> dict[str, str]:
     return {f"{layer}_schema": f"{layer}{suffix}" for layer in LAYERS}
 
 
+def format_overrides(overrides: dict[str, str]) -> str:
+    """Overrides as the OVERRIDE= text that asked for them."""
+    return ",".join(f"{name}={value}" for name, value in overrides.items())
+
+
+def parse_overrides(spec: str | None, thresholds: dict[str, str]) -> dict[str, str]:
+    """OVERRIDE=NAME=VALUE[,NAME=VALUE]: numbers for thresholds that checks/thresholds.yml defines, each once."""
+    overrides: dict[str, str] = {}
+    for pair in (spec or "").split(","):
+        if not pair.strip():
+            continue
+        name, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not name or not value:
+            raise ScanSetupError(f"OVERRIDE '{pair}' is not NAME=VALUE: write e.g. OVERRIDE=raw_volume_fail_pct=100.")
+        if name not in thresholds:
+            raise ScanSetupError(
+                f"OVERRIDE '{name}' is not a threshold of checks/thresholds.yml; the thresholds are: "
+                f"{', '.join(thresholds)}."
+            )
+        if name in overrides:
+            raise ScanSetupError(f"OVERRIDE names '{name}' twice: give each threshold once.")
+        if not NUMBER.match(value):
+            raise ScanSetupError(f"OVERRIDE {name}='{value}' is not a number: thresholds are numbers, e.g. {name}=100.")
+        overrides[name] = value
+    return overrides
+
+
 def load_thresholds(path: Path) -> dict[str, str]:
     """checks/thresholds.yml as Soda variables (strings)."""
     try:
@@ -183,23 +234,42 @@ def warehouse_path() -> Path:
     return Path(os.environ.get("MOBILITY_DATA_DIR", "data")).resolve() / "warehouse.duckdb"
 
 
-def render_checks(scan: Scan, checks_dir: Path, variables: dict[str, str]) -> dict[str, str]:
-    """Each check file with its variables resolved by Soda, refusing names that nothing defines."""
-    rendered = {}
-    for name in CHECK_FILES:
-        path = checks_dir / name
-        try:
-            text = path.read_text()
-        except OSError as error:
-            raise ScanSetupError(f"Cannot read the check file {path}: {error}") from error
-        unknown = sorted({found for found in VARIABLE.findall(text) if found not in variables | os.environ})
+def render_template(path: Path, variables: dict[str, object]) -> str:
+    """One Soda file with its `${...}` rendered from these variables only, never from the process environment."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ScanSetupError(f"Cannot read the check file {path}: {error}") from error
+    templates = pinned_templates()
+    try:
+        unknown = sorted(meta.find_undeclared_variables(templates.parse(text)) - set(variables))
         if unknown:
-            raise ScanSetupError(f"{path} uses {', '.join(unknown)}, which checks/thresholds.yml does not define.")
-        rendered[name] = scan.jinja_resolve(text)
-        if rendered[name] is None:
-            problem = scan.get_error_logs()[-1].exception if scan.has_error_logs() else "unknown error"
-            raise ScanSetupError(f"Cannot render the variables of {path}: {problem}")
-    return rendered
+            raise ScanSetupError(
+                f"{path} uses {', '.join(unknown)}, which the gate does not define (checks/thresholds.yml, "
+                f"{', '.join(f'{layer}_schema' for layer in LAYERS)}, check_start_month, check_end_month); "
+                "the environment is never read for it."
+            )
+        return templates.from_string(text).render(variables)
+    except TemplateError as error:
+        raise ScanSetupError(f"Cannot render the variables of {path}: {error}") from error
+
+
+def render_checks(checks_dir: Path, variables: dict[str, str]) -> dict[str, str]:
+    """Each check file rendered with the gate's variables, refusing names that the gate does not define."""
+    return {name: render_template(checks_dir / name, variables) for name in CHECK_FILES}
+
+
+def render_configuration(checks_dir: Path, warehouse: Path) -> str:
+    """checks/configuration.yml with its env_var('MOBILITY_DATA_DIR') pinned to the folder of the scanned warehouse."""
+    path = checks_dir / CONFIGURATION_FILE
+    pinned = {"MOBILITY_DATA_DIR": str(warehouse.parent)}
+
+    def env_var(name: str, default: str | None = None) -> str:
+        if name not in CONFIGURATION_ENV:
+            raise ScanSetupError(f"{path} reads env_var('{name}'): the gate pins the data source, use a literal.")
+        return pinned[name]
+
+    return render_template(path, {"env_var": env_var})
 
 
 def referenced_relations(texts: list[str], variables: dict[str, str]) -> set[tuple[str, str]]:
@@ -283,28 +353,44 @@ def reported_errors(logs: list[Log]) -> list[str]:
     return [error_text(log) for log in logs if not NOT_COMPUTED.match(log.message)]
 
 
+def scan_variables(
+    env: str, start_month: str | None, end_month: str | None, thresholds: dict[str, str], overrides: dict[str, str]
+) -> dict[str, str]:
+    """Every variable the check files may use, all set here: thresholds (with the overrides), schemas, months."""
+    parse_overrides(format_overrides(overrides), thresholds)  # names and values checked again, whoever calls
+    return {**thresholds, **overrides, **schema_variables(env), **month_variables(start_month, end_month)}
+
+
 def run_scan(
-    env: str, start_month: str | None = None, end_month: str | None = None, checks_dir: Path = CHECKS_DIR
+    env: str,
+    start_month: str | None = None,
+    end_month: str | None = None,
+    checks_dir: Path = CHECKS_DIR,
+    overrides: dict[str, str] | None = None,
 ) -> ScanReport:
     """Runs every check file against one environment, read-only, and reports what it found."""
     path = warehouse_path()
-    report = ScanReport(env=env, warehouse=path, variables={**schema_variables(env), **month_variables(None, None)})
+    overrides = dict(overrides or {})
+    report = ScanReport(
+        env=env,
+        warehouse=path,
+        variables={**schema_variables(env), **month_variables(None, None)},
+        overrides=overrides,
+    )
     try:
         if not telemetry_is_off():
             raise ScanSetupError("Soda usage telemetry is on: import Soda through checks.soda_core first.")
-        variables = {
-            **load_thresholds(checks_dir / "thresholds.yml"),
-            **schema_variables(env),
-            **month_variables(start_month, end_month),
-        }
+        report.defaults = load_thresholds(checks_dir / THRESHOLDS_FILE)
+        variables = scan_variables(env, start_month, end_month, report.defaults, overrides)
         report.variables = variables
         logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
-        scan = Scan()
+        rendered = render_checks(checks_dir, variables)
+        configuration = render_configuration(checks_dir, path)
+        preflight(path, rendered, variables, env)
+        scan = PinnedScan()
         scan.set_data_source_name(DATA_SOURCE)
         scan.add_variables(variables)
-        rendered = render_checks(scan, checks_dir, variables)
-        preflight(path, rendered, variables, env)
-        scan.add_configuration_yaml_file(str(checks_dir / "configuration.yml"))
+        scan.add_configuration_yaml_str(configuration, file_path=str(checks_dir / CONFIGURATION_FILE))
         for name, text in rendered.items():
             scan.add_sodacl_yaml_str(text, file_name=name.removesuffix(".yml"))
         sampler = RecordingSampler()
@@ -326,6 +412,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--env", default="dev", help="SQLMesh environment: prod, dev or any other name (default dev)")
     parser.add_argument("--start-month", help="first month to reconcile, YYYY-MM (default: the models' start)")
     parser.add_argument("--end-month", help="last month to reconcile, YYYY-MM (default: every landed month)")
+    parser.add_argument(
+        "--override",
+        metavar="NAME=VALUE[,NAME=VALUE]",
+        help="thresholds of checks/thresholds.yml changed for this run only (make check OVERRIDE=...), reported",
+    )
     parser.add_argument("--verbose", action="store_true", help="list the passed checks too")
     return parser.parse_args(argv)
 
@@ -334,7 +425,12 @@ def main(argv: list[str]) -> int:
     """Scans one environment and prints the report; the exit code says pass (0), fail (1) or error (2)."""
     args = parse_args(argv)
     try:
-        report = run_scan(args.env, args.start_month, args.end_month)
+        overrides = parse_overrides(args.override, load_thresholds(CHECKS_DIR / THRESHOLDS_FILE))
+    except ScanSetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        report = run_scan(args.env, args.start_month, args.end_month, overrides=overrides)
     except Exception as error:  # a scan that cannot run is an error result, never a pass
         print(f"error: the Soda scan of '{args.env}' could not run: {type(error).__name__}: {error}", file=sys.stderr)
         return 2

@@ -3,13 +3,20 @@
 Soda reads `send_anonymous_usage_stats` once, when `soda.scan` is first imported, from the first settings file it
 finds (~/.soda/config.yml by default, which it creates with telemetry on). Every module of this project imports
 Soda through this one, which names the project's settings file first.
+
+Soda resolves `${name}` from the process environment before the scan's own variables (soda/common/jinja.py
+`OsContext`, soda/scan.py `Scan.get_variable`), and its first Scan loads a `.env` file into os.environ. The gate
+uses `pinned_templates()` and `PinnedScan` instead: only the variables the gate sets can render.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import duckdb
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
 from soda.common.config_helper import ConfigHelper
 
 SETTINGS = Path(__file__).resolve().with_name("soda_config.yml")
@@ -24,7 +31,17 @@ from soda.sampler.sample_ref import SampleRef  # noqa: E402
 from soda.sampler.sampler import Sampler  # noqa: E402
 from soda.scan import Scan  # noqa: E402
 
-__all__ = ["Check", "Log", "SampleContext", "SampleRef", "Sampler", "Scan", "telemetry_is_off"]
+__all__ = [
+    "Check",
+    "Log",
+    "PinnedScan",
+    "SampleContext",
+    "SampleRef",
+    "Sampler",
+    "Scan",
+    "pinned_templates",
+    "telemetry_is_off",
+]
 
 
 def _rollback_if_in_transaction(data_source: DuckDBDataSource) -> None:
@@ -43,3 +60,33 @@ DuckDBDataSource.rollback = _rollback_if_in_transaction
 def telemetry_is_off() -> bool:
     """True when Soda was set up from checks/soda_config.yml (or other settings) that send no usage statistics."""
     return ConfigHelper.get_instance().send_anonymous_usage_stats is False
+
+
+def pinned_templates() -> SandboxedEnvironment:
+    """Soda's `${name}` template syntax without its lookup in os.environ: an undefined name is an error, not ''."""
+    return SandboxedEnvironment(variable_start_string="${", variable_end_string="}", undefined=StrictUndefined)
+
+
+class PinnedScan(Scan):
+    """A Soda scan whose `${name}` values come only from add_variables, never from the process environment."""
+
+    def __init__(self) -> None:
+        environment = dict(os.environ)
+        super().__init__()  # the first Scan of a process loads a .env file into os.environ (override=True): undone
+        os.environ.clear()
+        os.environ.update(environment)
+        self.templates = pinned_templates()
+
+    def jinja_resolve(self, definition: str, variables: dict | None = None, location: object = None) -> str | None:
+        """Soda's hook for every query and name it renders, resolved from the scan's variables only."""
+        if not isinstance(definition, str) or "${" not in definition:
+            return definition
+        try:
+            return self.templates.from_string(definition).render({**self._variables, **(variables or {})})
+        except Exception as error:  # as Soda's own: an error log, the check is not evaluated
+            self._logs.error(message=f"Error resolving {definition}: {error}", location=location, exception=error)
+            return None
+
+    def get_variable(self, variable_name: str, default_value: str | None = None) -> str | None:
+        """Soda's lookup of a scan variable (freshness checks' NOW), without os.environ first."""
+        return self._variables.get(variable_name, default_value)

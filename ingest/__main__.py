@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dlt
 import duckdb
+import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from ingest import citibike, tlc, weather
@@ -37,15 +38,26 @@ class Source:
     base: str
     resource: Callable[[Month | None, str], dlt.sources.DltResource]
     table: str
+    empty: Callable[[], pa.Table]
     monthly: bool = True
 
 
 SOURCES: dict[str, Source] = {
-    "yellow": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("yellow", m, b), "yellow_trips"),
-    "green": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("green", m, b), "green_trips"),
-    "zones": Source("raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.taxi_zones(b), "taxi_zones", monthly=False),
-    "citibike": Source("raw_citibike", citibike.CITIBIKE_BASE, citibike.rides, "trips"),
-    "weather": Source("raw_weather", weather.OPEN_METEO_BASE, weather.hourly, "hourly"),
+    "yellow": Source(
+        "raw_tlc",
+        tlc.TLC_BASE,
+        lambda m, b: tlc.trips("yellow", m, b),
+        "yellow_trips",
+        lambda: tlc.empty_trips("yellow"),
+    ),
+    "green": Source(
+        "raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("green", m, b), "green_trips", lambda: tlc.empty_trips("green")
+    ),
+    "zones": Source(
+        "raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.taxi_zones(b), "taxi_zones", tlc.empty_zones, monthly=False
+    ),
+    "citibike": Source("raw_citibike", citibike.CITIBIKE_BASE, citibike.rides, "trips", citibike.empty_rides),
+    "weather": Source("raw_weather", weather.OPEN_METEO_BASE, weather.hourly, "hourly", weather.empty_hours),
 }
 DEFAULT_SOURCES = "yellow,green,zones,citibike,weather"
 
@@ -80,19 +92,16 @@ def root_cause(error: BaseException) -> BaseException:
 
 
 def finish_interrupted(pipe: dlt.Pipeline) -> None:
-    """Completes packages an interrupted run left behind, first removing any rows they had already written.
+    """Completes packages an interrupted run left behind, before this run measures or lands anything.
 
-    A package is loaded again from its files, so rows an earlier attempt committed (its `_dlt_load_id`) are deleted
-    from every table of the dataset first: resuming never duplicates a month, whatever moment the run was killed at.
+    dlt resumes a package job by job: a job DuckDB rolled back runs again, and a job whose commit dlt recorded (its
+    pending transition marker) is completed without running again, so a resumed load writes each row once. Deleting
+    the package's rows here as well would lose the committed jobs (tests/reliability: killed after its commit).
     """
     if not pipe.has_pending_data:
         return
     pending = [*pipe.list_extracted_load_packages(), *pipe.list_normalized_load_packages()]
     print(f"{pipe.dataset_name}: finishing interrupted load(s) {', '.join(pending)}", file=sys.stderr)
-    tables = [f"{pipe.dataset_name}.{name}" for name in pipe.default_schema.data_table_names()]
-    for table in filter(table_exists, tables):
-        with duckdb.connect(str(warehouse_path())) as connection:
-            connection.execute(f"DELETE FROM {table} WHERE _dlt_load_id IN (SELECT unnest(?))", [pending])
     pipe.normalize()
     pipe.load()
 
@@ -159,9 +168,27 @@ def load(name: str, month: Month | None, base: str) -> dict:
     }
 
 
+def landed_months() -> dict[str, set[str]]:
+    """The months each monthly raw table holds, as YYYY-MM, by table."""
+    months = {}
+    for source in SOURCES.values():
+        table = f"{source.dataset}.{source.table}"
+        if not source.monthly or not table_exists(table):
+            continue
+        with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
+            rows = connection.execute(f"SELECT DISTINCT strftime(source_month, '%Y-%m') FROM {table}").fetchall()
+        months[table] = {row[0] for row in rows}
+    return months
+
+
 def run(names: list[str], months: list[Month], mirror: str | None) -> int:
-    """Loads every source for every month, printing progress; returns the number of failed sources."""
+    """Loads every source for every month, printing progress; returns the number of failed sources.
+
+    A month is reported changed when its content changed, and also when it lands late: new to this table while
+    another source had already landed it before this run, so prod may have built the month without this source.
+    """
     failures, landed = 0, []
+    before_run = landed_months()
     for name in names:
         source = SOURCES[name]
         base = mirror or source.base
@@ -173,15 +200,38 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
                 print(f"error: {label}: {error}", file=sys.stderr)
                 failures += 1
                 break
+            table = f"{source.dataset}.{source.table}"
+            late = any(result["month"] in held for other, held in before_run.items() if other != table)
+            result["late"] = bool(source.monthly and late and result["month"] not in before_run.get(table, set()))
+            result["changed"] = result["changed"] or result["late"]
             landed.append(result)
             rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
             print(
                 f"{label:<18} {result['rows']:>10,} rows  {result['megabytes']:8.1f} MB  "
                 f"{result['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
-                + ("  (changed since last load)" * result["changed"])
+                + ("  (landed after other sources of the month)" if result["late"] else "")
+                + ("  (changed since last load)" * (result["changed"] and not result["late"]))
             )
     write_summary(landed)
     return failures
+
+
+def create_missing_tables() -> list[str]:
+    """Creates, empty and with dlt, every raw table no ingest has landed yet; returns the tables created.
+
+    The models read every raw table, so a warehouse that has landed only some sources (no weather, no Citi Bike)
+    still plans and promotes: the marts that need the missing source wait for it (signals/landed.py).
+    """
+    created = []
+    for source in SOURCES.values():
+        table = f"{source.dataset}.{source.table}"
+        if table_exists(table):
+            continue
+        model = source.resource(Month(2000, 1) if source.monthly else None, source.base)
+        empty = dlt.resource([source.empty()], name=source.table, columns=model.columns, write_disposition="append")
+        pipeline(source.dataset).run(empty, loader_file_format="parquet")
+        created.append(table)
+    return created
 
 
 def write_summary(landed: list[dict]) -> None:
@@ -210,6 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         with warehouse_lock(f"ingest {args.sources} {args.months}"):
             failures = run(names, months, mirror)
+            created = create_missing_tables()
+            if created:
+                print(f"Created empty raw tables for sources not landed yet: {', '.join(created)}")
     except (IngestError, WarehouseBusy) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

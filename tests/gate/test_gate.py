@@ -42,9 +42,10 @@ def environment(data: Path) -> dict[str, str]:
     }
 
 
-def run(command: list[str], cwd: Path, data: Path) -> subprocess.CompletedProcess:
-    """Runs a command in a project folder against a data folder, output captured as text."""
-    return subprocess.run(command, cwd=cwd, env=environment(data), capture_output=True, text=True, timeout=TIMEOUT)
+def run(command: list[str], cwd: Path, data: Path, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Runs a command in a project folder against a data folder (plus extra environment), output captured as text."""
+    env = {**environment(data), **(extra or {})}
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 
 def warehouse(data: Path) -> Path:
@@ -81,13 +82,13 @@ class Workspace:
     project: Path
     data: Path
 
-    def run(self, *command: str) -> subprocess.CompletedProcess:
+    def run(self, *command: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """Runs a command in the project copy against the data copy."""
-        return run(list(command), self.project, self.data)
+        return run(list(command), self.project, self.data, extra)
 
-    def promote(self) -> subprocess.CompletedProcess:
-        """`python -m checks.promote --env dev` (make promote)."""
-        return self.run(sys.executable, "-m", "checks.promote", "--env", "dev")
+    def promote(self, *args: str, extra: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`python -m checks.promote --env dev [args]` (make promote), with extra environment variables."""
+        return self.run(sys.executable, "-m", "checks.promote", "--env", "dev", *args, extra=extra)
 
     def sqlmesh(self, *args: str) -> subprocess.CompletedProcess:
         """`sqlmesh ...` under the warehouse lock, as the Makefile runs it."""
@@ -174,6 +175,57 @@ def test_wrong_mart_fails_the_gate_and_prod_is_unchanged(workspace: Workspace) -
     assert "reconciliation: taxi marts" in result.stdout
     assert "agg_taxi_demand_by_zone_hour" in result.stdout  # the sample row names the mart, measure and month
     assert prod_state(workspace.data) == before
+
+
+def test_environment_variables_cannot_turn_a_failing_gate_into_a_pass(workspace: Workspace) -> None:
+    """`marts_schema=marts check_start_month=2099-01-01 revenue_tolerance_dollars=... make promote` of a wrong mart.
+
+    Soda resolves environment variables before the scan's own: before the gate pinned its variables, this scanned
+    prod's views (or no month) and promoted the doubled trips.
+    """
+    workspace.edit(
+        "models/marts/taxi/agg_taxi_demand_by_zone_hour.sql",
+        r"FROM marts\.fct_taxi_trips\b",
+        "FROM marts.fct_taxi_trips JOIN marts.dim_zones AS zones ON zones.zone_id IN (pickup_zone_id, -1)",
+    )
+    before = prod_state(workspace.data)
+    hostile = {
+        "marts_schema": "marts",
+        "intermediate_schema": "intermediate",
+        "staging_schema": "staging",
+        "check_start_month": "2099-01-01",
+        "revenue_tolerance_dollars": "1000000000",
+    }
+    result = workspace.promote(extra=hostile)
+    assert result.returncode != 0, result.stdout
+    assert "NOT PROMOTED" in result.stdout and "OVERRIDE" not in result.stdout
+    assert "environment 'dev': staging__dev, intermediate__dev, marts__dev" in result.stdout
+    assert "reconciliation: taxi marts" in result.stdout
+    assert prod_state(workspace.data) == before
+
+
+def test_override_is_printed_and_recorded_with_the_approval(workspace: Workspace) -> None:
+    """`make promote OVERRIDE=taxi_fast_share_warn_pct=-1`: the check warns, the summary and the approval say why."""
+    workspace.change_harmlessly()
+    result = workspace.promote("--override", "taxi_fast_share_warn_pct=-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OVERRIDE taxi_fast_share_warn_pct=-1 for this run (checks/thresholds.yml: 1)" in result.stdout
+    summary = result.stdout.split("=== promotion gate", 1)[1]
+    assert "PROMOTED to prod" in summary and "OVERRIDE taxi_fast_share_warn_pct=-1" in summary
+    assert re.search(r"WARNED\s+.*faster than", result.stdout), result.stdout
+    ((overrides, checks),) = read(
+        workspace.data,
+        "SELECT DISTINCT overrides, checks_summary FROM gate.approved_snapshots "
+        "WHERE approved_at = (SELECT max(approved_at) FROM gate.approved_snapshots)",
+    )
+    assert json.loads(overrides) == {"taxi_fast_share_warn_pct": "-1"}
+    assert json.loads(checks)["overrides"] == {"taxi_fast_share_warn_pct": {"value": "-1", "default": "1"}}
+    (first,) = read(
+        workspace.data,
+        "SELECT DISTINCT overrides FROM gate.approved_snapshots "
+        "WHERE approved_at = (SELECT min(approved_at) FROM gate.approved_snapshots)",
+    )[0]
+    assert json.loads(first) == {}, "the clean promotion the tests start from recorded no override"
 
 
 def test_failing_audit_blocks(workspace: Workspace) -> None:

@@ -145,6 +145,56 @@ def test_ingest_killed_mid_way_resumes_without_duplicates(big_mirror: Path, tmp_
     assert counts == {table: (expected[table], expected[table]) for table in tables}
 
 
+# Runs `python -m ingest` and SIGKILLs it in the one moment a kill can leave committed rows behind: DuckDB has
+# committed a yellow_trips job, dlt has not yet moved the job to completed_jobs, so the package is still pending.
+KILLED_AFTER_COMMIT = """
+import os, signal, sys
+from dlt.common.storages.load_package import PackageStorage
+complete_job = PackageStorage.complete_job
+def killed_after_commit(self, load_id, file_name):
+    if file_name.startswith("yellow_trips"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return complete_job(self, load_id, file_name)
+PackageStorage.complete_job = killed_after_commit
+from ingest.__main__ import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_load_killed_after_its_commit_is_not_loaded_twice_by_the_next_ingest(
+    sample_mirror: Path, tmp_path: Path
+) -> None:
+    """A job DuckDB committed before the kill is not loaded again, nor lost, when the next ingest finishes it.
+
+    dlt records the commit (a pending transition marker) and completes the job without running it again. The next
+    ingest lands another month, so no merge of the killed month could hide duplicates or restore deleted rows: this
+    fails if anything besides dlt (like the DELETE of the pending load's rows that ingest/__main__.py once ran)
+    touches a resumed package's rows.
+    """
+    data = tmp_path / "data"
+    months = {"2024-09": 0, "2024-10": 0}
+    for spec in manifest(sample_mirror)["files"].values():
+        if spec["source"] == "yellow" and spec["month"] in months:
+            months[spec["month"]] = spec["rows"]
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_COMMIT, "--sources", "yellow", "--months", "2024-09"]
+        + ["--mirror", str(sample_mirror)],
+        cwd=ROOT,
+        env={**os.environ, "MOBILITY_DATA_DIR": str(data)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    assert query(data, "SELECT count(*) FROM raw_tlc.yellow_trips") == [(months["2024-09"],)], "nothing committed"
+    assert any((data / ".dlt" / "raw_tlc" / "load" / "normalized").iterdir()), "dlt recorded the package as done"
+    resumed = run_ingest(data, "--sources", "yellow", "--months", "2024-10", "--mirror", str(sample_mirror))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "finishing interrupted load" in resumed.stderr
+    ((table, rows, keys, _),) = raw_fingerprint(data, ("raw_tlc.yellow_trips",))
+    assert (rows, keys) == (sum(months.values()), sum(months.values()))
+
+
 def test_build_killed_mid_backfill_completes_on_the_next_plan(
     built_warehouse: Path, sample_mirror: Path, tmp_path: Path
 ) -> None:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+import pytest
+from sqlmesh import Context
+from sqlmesh.core.console import NoopConsole, set_console
 
 from tests.conftest import query, run_command
 
@@ -20,6 +25,58 @@ def plan(project: Path, data: Path, environment: str) -> str:
     result = run_command(data, "sqlmesh", "plan", environment, "--auto-apply", "--no-prompts", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+def view_table(data: Path, schema: str, view: str) -> str:
+    """The physical sqlmesh__ table an environment's view selects from, read from the view's definition."""
+    ((sql,),) = query(data, f"SELECT sql FROM duckdb_views() WHERE schema_name = '{schema}' AND view_name = '{view}'")
+    return re.search(r"sqlmesh__\w+\.\w+", sql.replace('"', "")).group(0)
+
+
+def state_table(project: Path, data: Path, environment: str, model: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The physical table of a model's snapshot in an environment, as SQLMesh's state records it."""
+    monkeypatch.setenv("MOBILITY_DATA_DIR", str(data))
+    set_console(NoopConsole())
+    context = Context(paths=str(project), load=False)
+    try:
+        (snapshot,) = [
+            s
+            for s in context.state_reader.get_environment(environment).snapshots
+            if s.name.replace('"', "").endswith(f".{model}")
+        ]
+        return ".".join(snapshot.table_name().replace('"', "").split(".")[-2:])  # schema.table, no catalog
+    finally:
+        context.close()
+
+
+def test_a_dev_change_shows_in_prod_only_once_promoted_onto_devs_table(
+    scratch: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change planned in dev is visible in dev and not in prod; promotion points prod's view at dev's table."""
+    project, data = scratch
+    model = project / "models/marts/core/dim_date.sql"
+    text = model.read_text()
+    assert "DAYNAME(calendar_date) AS day_name" in text, "update this test to the current dim_date"
+    model.write_text(text.replace("DAYNAME(calendar_date) AS day_name", "UPPER(DAYNAME(calendar_date)) AS day_name"))
+    unit_test = project / "tests/test_dim_date.yaml"  # the change's unit test changes with it, as a developer would
+    unit_test.write_text(
+        re.sub(r"day_name: (\w+)", lambda day: f"day_name: {day.group(1).upper()}", unit_test.read_text())
+    )
+    day = "SELECT day_name FROM {}.dim_date WHERE calendar_date = DATE '2024-09-02'"
+    prod_before = view_table(data, "marts", "dim_date")
+    plan(project, data, "dev")
+    assert query(data, day.format("marts__dev")) == [("MONDAY",)]
+    assert query(data, day.format("marts")) == [("Monday",)], "a dev plan changed what prod serves"
+    dev_table = view_table(data, "marts__dev", "dim_date")
+    assert dev_table != prod_before
+    assert view_table(data, "marts", "dim_date") == prod_before
+    assert state_table(project, data, "dev", "dim_date", monkeypatch) == dev_table
+    assert state_table(project, data, "prod", "dim_date", monkeypatch) == prod_before
+    promoted = run_command(data, sys.executable, "-m", "checks.promote", "--env", "dev", cwd=project)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert query(data, day.format("marts")) == [("MONDAY",)]
+    assert view_table(data, "marts", "dim_date") == dev_table
+    assert state_table(project, data, "prod", "dim_date", monkeypatch) == dev_table
 
 
 def test_promotion_to_prod_executed_no_batch(built_warehouse: Path) -> None:
