@@ -9,8 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import manifest, query
 
 # A raw row is a trip when it can be placed in time in its file's month (pickup and dropoff present, dropoff not
