@@ -94,9 +94,9 @@ ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background;
 ui-stop: ## Stop the SQLMesh UI started by make ui (by its process id) and release the lock
 	@$(PY) -m ops.ui stop
 
-restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data; prod changes only if the checks pass
+restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data, through the checks [OVERRIDE=...]
 	@test -n "$(MONTH)" || { echo "usage: make restate MONTH=YYYY-MM[:YYYY-MM]"; exit 2; }
-	$(PY) -m ops.restate --month $(MONTH)
+	$(PY) -m ops.restate --month $(MONTH) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 test-ui: $(STAMP) ## Browser tests of the SQLMesh UI (pytest -m ui; needs chromium at /usr/bin/chromium)
 	$(PY) -m pytest -q -m ui

@@ -128,11 +128,14 @@ def restate_runs(candidate: Path, runs: list[tuple[Month, Month]]) -> bool:
     return True
 
 
-def scan(candidate: Path, months: list[Month]) -> bool:
-    """The gate's Soda checks on the candidate's prod, reconciled over the restated months; True when they pass."""
+def scan(candidate: Path, months: list[Month], override: str | None = None) -> bool:
+    """The gate's Soda checks on the candidate's prod, reconciled over the restated months; True when they pass.
+
+    `override` is the make command line's OVERRIDE (NAME=VALUE,...), printed and applied by the scan for this run.
+    """
     first, last = min(months, key=lambda m: m.first_day), max(months, key=lambda m: m.first_day)
     command = [sys.executable, "-m", "checks.scan", "--env", "prod", "--start-month", str(first)]
-    command += ["--end-month", str(last)]
+    command += ["--end-month", str(last), *(["--override", override] if override else [])]
     print(f"[restate] gate: {' '.join(command[1:])} on the candidate", flush=True)
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(candidate)}
     return subprocess.call(command, cwd=PROJECT_DIR, env=environment) == 0
@@ -168,7 +171,7 @@ def swap(candidate: Path, warehouse: Path) -> None:
     shutil.rmtree(candidate, ignore_errors=True)
 
 
-def restate(months: list[Month]) -> int:
+def restate(months: list[Month], override: str | None = None) -> int:
     """Restates the months of prod through the gate; the caller holds the warehouse lock. Returns the exit code."""
     warehouse, marts = warehouse_path(), restated_marts()
     labels = ", ".join(str(month) for month in months)
@@ -178,7 +181,7 @@ def restate(months: list[Month]) -> int:
         if not restate_runs(candidate, month_runs(months)):
             print(f"[restate] NOT RESTATED: the restatement plan for {labels} failed; prod is exactly as it was.")
             return EXIT_FAILED
-        if not scan(candidate, months):
+        if not scan(candidate, months, override):
             print(f"[restate] NOT RESTATED: the checks failed on the restated {labels}; prod is exactly as it was.")
             return EXIT_FAILED
         after = month_counts(candidate / warehouse.name, marts, months)
@@ -195,6 +198,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--month", action="append", help="YYYY-MM or YYYY-MM:YYYY-MM (repeatable)")
     which.add_argument("--changed-months", action="store_true", help="the months last_ingest.json reports changed")
+    parser.add_argument("--override", metavar="NAME=VALUE,...", help="thresholds of checks/thresholds.yml, this run")
     return parser.parse_args(argv)
 
 
@@ -211,7 +215,7 @@ def main(argv: list[str]) -> int:
             if args.changed_months and not has_prod():
                 print(f"Months {', '.join(map(str, months))} changed; there is no prod yet, so nothing to restate.")
                 return 0
-            return restate(months)
+            return restate(months, args.override)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY

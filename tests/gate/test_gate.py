@@ -172,7 +172,7 @@ def test_wrong_mart_fails_the_gate_and_prod_is_unchanged(workspace: Workspace) -
     assert result.returncode != 0
     assert "NOT PROMOTED" in result.stdout
     assert re.search(r"scan\s+FAIL", result.stdout), result.stdout
-    assert "reconciliation: taxi marts" in result.stdout
+    assert "agg_taxi_demand_by_zone_hour equals its restatement over raw" in result.stdout
     assert "agg_taxi_demand_by_zone_hour" in result.stdout  # the sample row names the mart, measure and month
     assert prod_state(workspace.data) == before
 
@@ -200,26 +200,26 @@ def test_environment_variables_cannot_turn_a_failing_gate_into_a_pass(workspace:
     assert result.returncode != 0, result.stdout
     assert "NOT PROMOTED" in result.stdout and "OVERRIDE" not in result.stdout
     assert "environment 'dev': staging__dev, intermediate__dev, marts__dev" in result.stdout
-    assert "reconciliation: taxi marts" in result.stdout
+    assert "agg_taxi_demand_by_zone_hour equals its restatement over raw" in result.stdout
     assert prod_state(workspace.data) == before
 
 
 def test_override_is_printed_and_recorded_with_the_approval(workspace: Workspace) -> None:
-    """`make promote OVERRIDE=taxi_fast_share_warn_pct=-1`: the check warns, the summary and the approval say why."""
+    """`make promote OVERRIDE=quality_flag_share_warn_pct=-1`: the check warns, the summary and the approval say why."""
     workspace.change_harmlessly()
-    result = workspace.promote("--override", "taxi_fast_share_warn_pct=-1")
+    result = workspace.promote("--override", "quality_flag_share_warn_pct=-1")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "OVERRIDE taxi_fast_share_warn_pct=-1 for this run (checks/thresholds.yml: 1)" in result.stdout
+    assert "OVERRIDE quality_flag_share_warn_pct=-1 for this run (checks/thresholds.yml: 2)" in result.stdout
     summary = result.stdout.split("=== promotion gate", 1)[1]
-    assert "PROMOTED to prod" in summary and "OVERRIDE taxi_fast_share_warn_pct=-1" in summary
-    assert re.search(r"WARNED\s+.*faster than", result.stdout), result.stdout
+    assert "PROMOTED to prod" in summary and "OVERRIDE quality_flag_share_warn_pct=-1" in summary
+    assert re.search(r"WARNED\s+.*share of trips with a quality flag", result.stdout), result.stdout
     ((overrides, checks),) = read(
         workspace.data,
         "SELECT DISTINCT overrides, checks_summary FROM gate.approved_snapshots "
         "WHERE approved_at = (SELECT max(approved_at) FROM gate.approved_snapshots)",
     )
-    assert json.loads(overrides) == {"taxi_fast_share_warn_pct": "-1"}
-    assert json.loads(checks)["overrides"] == {"taxi_fast_share_warn_pct": {"value": "-1", "default": "1"}}
+    assert json.loads(overrides) == {"quality_flag_share_warn_pct": "-1"}
+    assert json.loads(checks)["overrides"] == {"quality_flag_share_warn_pct": {"value": "-1", "default": "2"}}
     (first,) = read(
         workspace.data,
         "SELECT DISTINCT overrides FROM gate.approved_snapshots "
@@ -258,13 +258,13 @@ def test_soda_error_blocks(workspace: Workspace) -> None:
 def test_warnings_do_not_block(workspace: Workspace) -> None:
     """A check at warn level is shown and recorded with the approval, and the change still reaches prod."""
     workspace.change_harmlessly()
-    workspace.edit("checks/thresholds.yml", r"^taxi_fast_share_warn_pct: .*$", "taxi_fast_share_warn_pct: -1")
+    workspace.edit("checks/thresholds.yml", r"^quality_flag_share_warn_pct: .*$", "quality_flag_share_warn_pct: -1")
     result = workspace.promote()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"WARNED\s+.*faster than", result.stdout), result.stdout
+    assert re.search(r"WARNED\s+.*share of trips with a quality flag", result.stdout), result.stdout
     assert "PROMOTED to prod" in result.stdout
     (summary,) = read(workspace.data, "SELECT checks_summary FROM gate.approved_snapshots ORDER BY approved_at DESC")[0]
-    assert "faster than" in summary
+    assert "share of trips with a quality flag" in summary
 
 
 def test_bare_plan_prod_of_an_unapproved_change_is_refused(workspace: Workspace) -> None:

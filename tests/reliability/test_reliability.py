@@ -224,7 +224,8 @@ def test_build_killed_mid_backfill_completes_on_the_next_plan(
 def test_three_eras_land_in_one_schema_and_build_the_same_marts(era_warehouse: Path) -> None:
     months = query(
         era_warehouse,
-        "SELECT strftime(source_month, '%Y-%m'), count(*), count(cbd_congestion_fee), count(airport_fee) "
+        "SELECT strftime(source_month, '%Y-%m'), count(*), count(cbd_congestion_fee), "
+        "count(airport_fee) + count(*) FILTER (payment_type = 0) "  # Flex Fare trips carry no airport fee
         "FROM raw_tlc.yellow_trips GROUP BY 1 ORDER BY 1",
     )
     assert [row[0] for row in months] == ["2022-12", "2024-09", "2025-01"]
@@ -238,7 +239,8 @@ def test_three_eras_land_in_one_schema_and_build_the_same_marts(era_warehouse: P
     assert fees == [(2022, False), (2024, False), (2025, True)]
     columns = query(
         era_warehouse,
-        "SELECT strftime(pickup_at, '%Y'), count(*) FILTER (passenger_count IS NULL OR vendor_id IS NULL) "
+        "SELECT strftime(pickup_at, '%Y'), "
+        "count(*) FILTER ((passenger_count IS NULL AND payment_type_id <> 0) OR vendor_id IS NULL) "
         "FROM marts.fct_taxi_trips GROUP BY 1 ORDER BY 1",
     )
     assert [year for year, _ in columns] == ["2022", "2024", "2025"] and all(nulls == 0 for _, nulls in columns)

@@ -104,8 +104,8 @@ def test_override_of_anything_but_a_threshold_number_is_refused(spec: str, messa
 
 def test_override_sets_only_the_named_thresholds() -> None:
     thresholds = scan.load_thresholds(scan.CHECKS_DIR / scan.THRESHOLDS_FILE)
-    overrides = scan.parse_overrides("raw_volume_fail_pct=100, taxi_total_min=-250.5", thresholds)
-    assert overrides == {"raw_volume_fail_pct": "100", "taxi_total_min": "-250.5"}
+    overrides = scan.parse_overrides("raw_volume_fail_pct=100, revenue_tolerance_dollars=0.5", thresholds)
+    assert overrides == {"raw_volume_fail_pct": "100", "revenue_tolerance_dollars": "0.5"}
     variables = scan.scan_variables("dev", None, None, thresholds, overrides)
     assert {name: variables[name] for name in thresholds if variables[name] != thresholds[name]} == overrides
     assert scan.parse_overrides(None, thresholds) == scan.parse_overrides("", thresholds) == {}

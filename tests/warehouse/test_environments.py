@@ -97,8 +97,8 @@ def test_changing_the_fact_rebuilds_it_and_its_downstream_only(scratch: tuple[Pa
     project, data = scratch
     model = project / "models/marts/taxi/fct_taxi_trips.sql"
     text = model.read_text()
-    assert "WHERE\n    is_valid\n" in text
-    model.write_text(text.replace("WHERE\n    is_valid\n", "WHERE\n    is_valid IS TRUE\n", 1))
+    assert "WHERE\n  is_valid\n" in text
+    model.write_text(text.replace("WHERE\n  is_valid\n", "WHERE\n  is_valid IS TRUE\n", 1))
     assert rebuilt(plan(project, data, "feature")) == {
         "marts.fct_taxi_trips",
         "marts.agg_taxi_demand_by_zone_hour",

@@ -77,8 +77,8 @@ def test_restate_changes_prod_only_when_the_checks_pass(repository: Path, data: 
     september, october = rows(data, before="2024-10-01"), rows(data, since="2024-10-01")
     assert read(data, MART_OCTOBER_TRIPS) != read(data, LIVE_OCTOBER_TRIPS)  # raw changed, prod not yet
 
-    # The month grew by half: with the raw volume check tightened to 20 %, the gate fails on the restated month.
-    refused = make(repository, data, "restate", "MONTH=2024-10", raw_volume_fail_pct="20")
+    # The month grew by half: with the raw volume check tightened to 20 % for this run, the gate fails on it.
+    refused = make(repository, data, "restate", "MONTH=2024-10", "OVERRIDE=raw_volume_fail_pct=20")
 
     assert refused.returncode != 0 and "Error 1" in refused.stderr, output(refused)
     assert "NOT RESTATED: the checks failed on the restated 2024-10; prod is exactly as it was." in refused.stdout
