@@ -45,9 +45,9 @@ plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included;
 	@$(PY) -m ops.readiness
 	$(SQLMESH) plan $(ENV) --auto-apply --no-prompts
 
-run: $(STAMP) ## Scheduled run: ingest MONTHS (default: each source's next published month), restate changes, sqlmesh run
+run: $(STAMP) ## Scheduled run: ingest MONTHS (default: next published), restate, sqlmesh run through the checks [OVERRIDE=...]
 	$(PY) -m ops.run --sources $(SOURCES) $(if $(filter command line environment,$(origin MONTHS)),--months $(MONTHS)) \
-	  $(if $(MIRROR),--mirror $(MIRROR))
+	  $(if $(MIRROR),--mirror $(MIRROR)) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME [OVERRIDE=threshold=value,...]
 	$(PY) -m checks.scan --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')

@@ -13,16 +13,18 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlglot import exp
 from sqlmesh import Context
 from sqlmesh.core.console import NoopConsole, set_console
+from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.environment import EnvironmentNamingInfo
 from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
 
-APPROVALS_TABLE = "gate.approved_snapshots"  # also in macros/gate.py
+from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, unaccepted_sql
+
 APPROVALS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
   approval_id VARCHAR NOT NULL,   -- one passed gate: the snapshots built, audited and scanned together
@@ -33,6 +35,16 @@ CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
   approved_at TIMESTAMP NOT NULL, -- UTC
   checks_summary VARCHAR NOT NULL, -- JSON: Soda verdict, counts and the warnings shown
   overrides VARCHAR               -- JSON: {{threshold: value}} given by OVERRIDE=, {{}} if none; NULL on older rows
+)
+"""
+ACCEPTED_DDL = f"""
+CREATE TABLE IF NOT EXISTS {ACCEPTED_TABLE} (
+  raw_table VARCHAR NOT NULL,     -- schema.table of a monthly raw table
+  source_month DATE NOT NULL,     -- the landed month
+  landed_rows BIGINT NOT NULL,    -- its rows when a passing scan checked it
+  load_id VARCHAR,                -- its newest dlt load then: a re-landed month has a newer one
+  accepted_at TIMESTAMP NOT NULL, -- UTC
+  accepted_by VARCHAR NOT NULL    -- the approval id (make promote) or the workflow (make run, make restate)
 )
 """
 APPROVALS_UPGRADE = f"ALTER TABLE {APPROVALS_TABLE} ADD COLUMN IF NOT EXISTS overrides VARCHAR"
@@ -116,6 +128,31 @@ def record_approval(
     adapter.execute(APPROVALS_UPGRADE)
     adapter.execute(exp.insert(exp.Values(expressions=rows), APPROVALS_TABLE, columns=list(APPROVALS_COLUMNS)))
     return approval_id
+
+
+def record_accepted_months(
+    adapter: EngineAdapter, accepted_by: str, months: list[date] | None = None
+) -> list[tuple[str, str, int]]:
+    """Records the current content of landed raw months not yet accepted (only `months` when given).
+
+    Called only after a scan passed on data built from exactly this content (the caller holds the warehouse lock).
+    Returns (raw table, YYYY-MM, rows) of each month recorded.
+    """
+    adapter.execute("CREATE SCHEMA IF NOT EXISTS gate")
+    adapter.execute(ACCEPTED_DDL)
+    query = unaccepted_sql(adapter)
+    if query is None:
+        return []
+    if months is not None:
+        listed = ", ".join(f"DATE '{month.isoformat()}'" for month in months) or "NULL"
+        query = f"SELECT * FROM ({query}) WHERE source_month IN ({listed})"
+    recorded = adapter.fetchall(
+        f"SELECT raw_table, CAST(source_month AS VARCHAR), landed_rows FROM ({query}) ORDER BY ALL"
+    )
+    accepted_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    by = exp.Literal.string(accepted_by).sql()
+    adapter.execute(f"INSERT INTO {ACCEPTED_TABLE} SELECT *, TIMESTAMP '{accepted_at}', {by} FROM ({query})")
+    return [(table, month[:7], rows) for table, month, rows in recorded]
 
 
 def approved_keys(context: Context, approval_id: str) -> set[tuple[str, str]]:

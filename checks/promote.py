@@ -2,11 +2,15 @@
 
 Prod changes only when ENV passed.
 
+0. run     when prod exists and raw months landed that no passing scan has accepted yet, prod first runs them
+           through the gate as `make run` does (ops/run.py: `sqlmesh run` on a candidate copy, Soda checks on those
+           months, the copy replaces the warehouse only when they pass). A landed month thus never blocks a
+           promotion, nor reaches prod unchecked through it; a month that fails its checks stops the gate here;
 1. build   `sqlmesh plan ENV --auto-apply --no-prompts --include-unmodified`: unit tests and blocking audits run here
            (every model gets a view in ENV, so the checks read ENV's own snapshots, changed or not);
 2. scan    the Soda checks (checks/scan.py) on ENV's views, read-only: a failed check or a Soda error stops here;
 3. approve ENV's snapshots are recorded in gate.approved_snapshots, after checking that prod would not need to
-           compute a single batch for them;
+           compute a single batch for them, and the raw months the scan saw in gate.accepted_months;
 4. promote `sqlmesh plan --auto-apply --no-prompts` for prod: a virtual update, no model is recomputed. The
            before_all gate (macros/gate.py) lets it through because every snapshot is in the approval just written.
 
@@ -36,6 +40,7 @@ from checks.approvals import (
     environment_snapshots,
     pending_prod_batches,
     prod_keys,
+    record_accepted_months,
     record_approval,
     sqlmesh_context,
 )
@@ -53,6 +58,8 @@ from checks.scan import (
 )
 from ingest.common import IngestError, data_dir
 from ingest.lock import WarehouseBusy, warehouse_lock
+from ops.common import WorkflowError
+from ops.run import gated_run, unchecked_months
 
 OUTPUT_LINES = 16
 DETAIL_LINES = 10
@@ -68,6 +75,7 @@ class Gate:
     env: str
     verbose: bool = False
     overrides: dict[str, str] = field(default_factory=dict)
+    override_spec: str | None = None
     steps: list[tuple[str, str]] = field(default_factory=list)
     detail: list[str] = field(default_factory=list)
     prod: str = "prod is exactly as it was"
@@ -160,6 +168,19 @@ def checks_summary(report: ScanReport) -> dict:
     }
 
 
+def run_new_months(gate: Gate) -> int | None:
+    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure."""
+    with sqlmesh_context(PROJECT_DIR) as context:
+        if not prod_keys(context):
+            return None
+    if not unchecked_months():
+        return None
+    if gated_run(gate.override_spec, step="gate") != 0:
+        return gate.failed("run", "newly landed raw months failed their checks in a prod run (report above)")
+    gate.passed("run", "newly landed raw months ran into prod through the checks (make run)")
+    return None
+
+
 def build(gate: Gate) -> int | None:
     """Step 1: build ENV with its unit tests and blocking audits; an exit code when it fails."""
     code, output = run_sqlmesh(["plan", gate.env, "--auto-apply", "--no-prompts", "--include-unmodified"], gate.verbose)
@@ -191,6 +212,7 @@ def approve(gate: Gate, report: ScanReport) -> str | int:
             detail.append(f"Rebuild {gate.env} so the checks see that data, then promote again.")
             return gate.failed("approve", "prod would compute batches the checks have not seen", detail)
         approval_id = record_approval(context, gate.env, snapshots, checks_summary(report), gate.overrides)
+        record_accepted_months(context.engine_adapter, approval_id)
         gate.prod_before = prod_keys(context)
     override = f", with OVERRIDE {format_overrides(gate.overrides)}" if gate.overrides else ""
     gate.passed("approve", f"{len(snapshots)} snapshots recorded as approval {approval_id}{override}")
@@ -218,8 +240,8 @@ def promote(gate: Gate, approval_id: str) -> int | None:
 
 
 def run_gate(gate: Gate) -> int:
-    """Build, scan, approve and promote, stopping at the first failure."""
-    failure = build(gate)
+    """Run new months, build, scan, approve and promote, stopping at the first failure."""
+    failure = run_new_months(gate) or build(gate)
     if failure is not None:
         return failure
     report = scan(gate)
@@ -256,7 +278,7 @@ def main(argv: list[str]) -> int:
     except ScanSetupError as error:
         print(f"error: {error} Nothing was built or promoted.", file=sys.stderr)
         return 2
-    gate = Gate(env=args.env, verbose=args.verbose, overrides=overrides)
+    gate = Gate(env=args.env, verbose=args.verbose, overrides=overrides, override_spec=args.override)
     os.environ["MOBILITY_DATA_DIR"] = str(data_dir())  # one absolute warehouse path for every step
     try:
         with warehouse_lock(f"make promote ({args.env} -> prod)"):
@@ -264,7 +286,7 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         gate.failed("lock", str(error))
         code = EXIT_BUSY
-    except (GateError, IngestError) as error:
+    except (GateError, IngestError, WorkflowError) as error:
         code = gate.failed("gate", str(error))
     except Exception as error:  # any other failure still ends in the summary, prod untouched
         code = gate.failed("gate", f"unexpected {type(error).__name__}: {error}")

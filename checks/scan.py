@@ -37,6 +37,7 @@ from checks.soda_core import (
     pinned_templates,
     telemetry_is_off,
 )
+from macros.gate import ACCEPTED_TABLE
 
 CHECKS_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = CHECKS_DIR.parent
@@ -184,7 +185,9 @@ def parse_overrides(spec: str | None, thresholds: dict[str, str]) -> dict[str, s
             continue
         name, equals, value = (part.strip() for part in pair.partition("="))
         if not equals or not name or not value:
-            raise ScanSetupError(f"OVERRIDE '{pair}' is not NAME=VALUE: write e.g. OVERRIDE=raw_volume_fail_pct=100.")
+            raise ScanSetupError(
+                f"OVERRIDE '{pair}' is not NAME=VALUE: write e.g. OVERRIDE=raw_volume_drop_fail_pct=100."
+            )
         if name not in thresholds:
             raise ScanSetupError(
                 f"OVERRIDE '{name}' is not a threshold of checks/thresholds.yml; the thresholds are: "
@@ -358,7 +361,40 @@ def scan_variables(
 ) -> dict[str, str]:
     """Every variable the check files may use, all set here: thresholds (with the overrides), schemas, months."""
     parse_overrides(format_overrides(overrides), thresholds)  # names and values checked again, whoever calls
-    return {**thresholds, **overrides, **schema_variables(env), **month_variables(start_month, end_month)}
+    return {
+        **thresholds,
+        **overrides,
+        **schema_variables(env),
+        **month_variables(start_month, end_month),
+        "accepted_months": accepted_months_relation(warehouse_path()),
+    }
+
+
+def accepted_months_relation(path: Path) -> str:
+    """The raw months earlier passing scans accepted (macros/gate.py): the gate's table, or none before the first."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            exists = connection.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'gate' AND table_name = ?",
+                [ACCEPTED_TABLE.split(".")[1]],
+            ).fetchone()[0]
+    except duckdb.Error:
+        exists = 0  # no readable warehouse: the preflight says so
+    if exists:
+        return ACCEPTED_TABLE
+    return "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
+
+
+def close_connections(scan: PinnedScan | None) -> None:
+    """Closes the DuckDB connections Soda opened: Soda leaves them to the garbage collector, and until then no
+    writer of this process (the gate's approval) can open the warehouse."""
+    if scan is None:
+        return
+    for data_source in scan._data_source_manager.data_sources.values():  # Soda has no public close
+        connection = getattr(data_source, "connection", None)
+        delegate = getattr(connection, "_delegate", connection)
+        if delegate is not None:
+            delegate.close()
 
 
 def run_scan(
@@ -385,6 +421,7 @@ def run_scan(
         report.variables = variables
         logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
         rendered = render_checks(checks_dir, variables)
+        scan = None
         configuration = render_configuration(checks_dir, path)
         preflight(path, rendered, variables, env)
         scan = PinnedScan()
@@ -399,6 +436,8 @@ def run_scan(
     except ScanSetupError as error:
         report.errors.append(str(error))
         return report
+    finally:
+        close_connections(scan)
     report.results = [check_result(check, sampler) for check in scan._checks]  # Soda has no public list of checks
     report.errors = reported_errors(scan.get_error_logs())
     if not report.results and not report.errors:

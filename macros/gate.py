@@ -1,20 +1,36 @@
-"""The promotion gate inside SQLMesh: prod only ever serves a set of snapshots that `make promote` approved.
+"""The promotion gate inside SQLMesh: prod only serves approved snapshots over raw months the checks accepted.
 
 `make promote` (python -m checks.promote) builds an environment, runs the audits and the Soda checks on it and, when
-all pass, records the environment's snapshots as one approval in `gate.approved_snapshots`. The project-level
-`before_all` in config.yaml calls `@gate_prod_approval()`, which SQLMesh renders at the start of every
-`sqlmesh plan` and `sqlmesh run`, before any table or view changes. In prod it renders `SELECT error(...)` unless
-one approval covers every snapshot prod is about to serve; anywhere else it is a no-op. A scheduled `sqlmesh run`
-of the snapshots already in prod passes, because they are the approved set.
+all pass, records the environment's snapshots as one approval in `gate.approved_snapshots` and the raw content it
+checked (rows and newest dlt load of every landed month) in `gate.accepted_months`; `make run` and `make restate`
+record the raw months they checked the same way. The project-level `before_all` in config.yaml calls
+`@gate_prod_approval()`, which SQLMesh renders at the start of every `sqlmesh plan` and `sqlmesh run`, before any
+table or view changes. In prod it renders `SELECT error(...)` unless
+
+- one approval covers every snapshot prod is about to serve, and
+- every landed raw month is accepted as it is now: a month landed or re-landed since the last passing scan would
+  reach prod unchecked through a bare `sqlmesh run` or `sqlmesh plan prod --restate-model ...`.
+
+Anywhere else it is a no-op, and so is it on a candidate copy of the warehouse (a file in a `*-candidate` folder):
+`make run` and `make restate` write a copy, check it and only then put it in place of the warehouse.
 """
 
 from __future__ import annotations
+
+import typing as t
+from pathlib import Path
 
 from sqlglot import exp
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
+if t.TYPE_CHECKING:
+    from sqlmesh.core.engine_adapter import EngineAdapter
+
 APPROVALS_TABLE = "gate.approved_snapshots"
+ACCEPTED_TABLE = "gate.accepted_months"
+MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
+CANDIDATE_SUFFIX = "-candidate"
 SHOWN_NAMES = 8
 
 
@@ -57,6 +73,52 @@ def _refusal(names: list[str]) -> str:
     )
 
 
+def landed_content_sql(tables: list[str]) -> str:
+    """Rows and newest dlt load id per (raw table, month): the content a passing scan accepts."""
+    return "\nUNION ALL\n".join(
+        f"SELECT '{table}' AS raw_table, source_month, COUNT(*) AS landed_rows, MAX(_dlt_load_id) AS load_id "
+        f"FROM {table} GROUP BY source_month"
+        for table in tables
+    )
+
+
+def unaccepted_sql(adapter: EngineAdapter) -> str | None:
+    """The query of (raw_table, source_month, landed_rows, load_id) landed but not accepted; None before any data."""
+    tables = [table for table in MONTHLY_RAW_TABLES if adapter.table_exists(table)]
+    if not tables:
+        return None
+    accepted = (
+        f"SELECT raw_table, source_month, landed_rows, load_id FROM {ACCEPTED_TABLE}"
+        if adapter.table_exists(ACCEPTED_TABLE)
+        else "SELECT NULL, NULL, NULL, NULL WHERE FALSE"
+    )
+    return f"SELECT * FROM ({landed_content_sql(tables)}) EXCEPT {accepted}"
+
+
+def unaccepted_months(adapter: EngineAdapter) -> list[tuple[str, object, int]]:
+    """(raw table, month, rows) of every landed month whose current content no passing scan accepted."""
+    query = unaccepted_sql(adapter)
+    return sorted((table, month, rows) for table, month, rows, _ in adapter.fetchall(query)) if query else []
+
+
+def is_candidate(adapter: EngineAdapter) -> bool:
+    """True on a candidate copy of the warehouse, which replaces the warehouse only after its checks pass."""
+    rows = adapter.fetchall("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
+
+
+def _unchecked(months: list[tuple[str, object, int]]) -> str:
+    """The one-paragraph error a prod plan or run over unchecked raw months shows."""
+    more = len(months) - SHOWN_NAMES
+    shown = ", ".join(f"{table} {str(month)[:7]} ({rows:,} rows)" for table, month, rows in months[:SHOWN_NAMES])
+    shown += f" and {more} more" if more > 0 else ""
+    return (
+        f"Promotion gate: {len(months)} landed raw month(s) have not passed the checks as they are now: {shown}. "
+        "Nothing in prod was changed. Run make run (or make restate MONTH=YYYY-MM for a re-landed month): it "
+        "computes them on a copy of the warehouse, runs the Soda checks and replaces prod only when they pass."
+    )
+
+
 @macro()
 def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
     """In prod: SELECT error(...) naming the unapproved models, else a no-op SELECT; always a no-op elsewhere."""
@@ -65,4 +127,8 @@ def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
     names = unapproved_snapshots(evaluator)
     if names:
         return exp.select(exp.func("error", exp.Literal.string(_refusal(names))))
-    return exp.select(exp.Literal.string("promotion gate: every prod snapshot approved").as_("gate"))
+    adapter = evaluator.engine_adapter
+    unchecked = [] if is_candidate(adapter) else unaccepted_months(adapter)
+    if unchecked:
+        return exp.select(exp.func("error", exp.Literal.string(_unchecked(unchecked))))
+    return exp.select(exp.Literal.string("promotion gate: approved snapshots over accepted raw months").as_("gate"))

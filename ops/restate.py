@@ -30,7 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
+from checks.approvals import record_accepted_months
 from ingest.common import IngestError, Month, data_dir, parse_months, warehouse_path
 from ingest.lock import WarehouseBusy, warehouse_lock
 from ops.common import (
@@ -106,9 +108,9 @@ def checkpoint(path: Path) -> None:
         raise WorkflowError(f"{path}.wal is still there after a CHECKPOINT: another process has the file open.")
 
 
-def make_candidate(warehouse: Path) -> Path:
-    """A fresh copy of the warehouse in its own data folder; returns that folder."""
-    folder = warehouse.parent / CANDIDATE_DIR
+def make_candidate(warehouse: Path, name: str = CANDIDATE_DIR) -> Path:
+    """A fresh copy of the warehouse in its own data folder (`name`, ending in -candidate); returns that folder."""
+    folder = warehouse.parent / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir()
     checkpoint(warehouse)
@@ -128,15 +130,15 @@ def restate_runs(candidate: Path, runs: list[tuple[Month, Month]]) -> bool:
     return True
 
 
-def scan(candidate: Path, months: list[Month], override: str | None = None) -> bool:
-    """The gate's Soda checks on the candidate's prod, reconciled over the restated months; True when they pass.
+def scan(candidate: Path, months: list[Month], override: str | None = None, step: str = "restate") -> bool:
+    """The gate's Soda checks on the candidate's prod, reconciled over the given months; True when they pass.
 
     `override` is the make command line's OVERRIDE (NAME=VALUE,...), printed and applied by the scan for this run.
     """
     first, last = min(months, key=lambda m: m.first_day), max(months, key=lambda m: m.first_day)
     command = [sys.executable, "-m", "checks.scan", "--env", "prod", "--start-month", str(first)]
     command += ["--end-month", str(last), *(["--override", override] if override else [])]
-    print(f"[restate] gate: {' '.join(command[1:])} on the candidate", flush=True)
+    print(f"[{step}] gate: {' '.join(command[1:])} on the candidate", flush=True)
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(candidate)}
     return subprocess.call(command, cwd=PROJECT_DIR, env=environment) == 0
 
@@ -162,6 +164,17 @@ def count_report(before: dict[tuple[str, str], int], after: dict[tuple[str, str]
     return "\n".join(lines)
 
 
+def accept(
+    candidate: Path, warehouse: Path, accepted_by: str, months: list[Month] | None = None
+) -> list[tuple[str, str, int]]:
+    """Records the candidate's landed raw months (only `months` when given) as accepted: its checks passed."""
+    adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(candidate / warehouse.name)))
+    try:
+        return record_accepted_months(adapter, accepted_by, [m.first_day for m in months] if months else None)
+    finally:
+        adapter.close()
+
+
 def swap(candidate: Path, warehouse: Path) -> None:
     """Replaces the warehouse with the checked candidate in one rename, then removes the candidate folder."""
     checkpoint(candidate / warehouse.name)
@@ -185,6 +198,7 @@ def restate(months: list[Month], override: str | None = None) -> int:
             print(f"[restate] NOT RESTATED: the checks failed on the restated {labels}; prod is exactly as it was.")
             return EXIT_FAILED
         after = month_counts(candidate / warehouse.name, marts, months)
+        accept(candidate, warehouse, f"make restate {labels}" + (f" OVERRIDE {override}" if override else ""), months)
         swap(candidate, warehouse)
     finally:
         shutil.rmtree(candidate, ignore_errors=True)

@@ -5,10 +5,16 @@
            a HEAD request upstream; the weather archive a week after the month ends). A month not published yet
            is reported and skipped, so a daily schedule is quiet until upstream publishes;
 2. restate the months whose landed content changed (last_ingest.json), through the gate (ops/restate.py);
-3. run     `sqlmesh run` for prod: every model's due intervals whose raw data has landed (signals/landed.py).
+3. run     `sqlmesh run` for prod, through the gate: when raw months landed that no passing scan has accepted yet
+           (gate.accepted_months), the run computes them on a candidate copy of the warehouse, the Soda checks
+           scan the copy's prod over those months, and the copy replaces the warehouse only when they pass; it then
+           records the months as accepted. When they fail, prod is exactly as it was, does not show those months,
+           and the run exits 1 naming them. With no new month, `sqlmesh run` runs on the warehouse itself: it can
+           only compute intervals of accepted months with approved model versions (macros/gate.py refuses others).
 
 The whole run holds the warehouse lock; the ingest and sqlmesh steps inherit it. Exit code: 0 when every step
 passed, the first failing step's code otherwise (75 when another writer held the warehouse too long).
+`OVERRIDE=name=value` (make run) changes a threshold of checks/thresholds.yml for this run's checks, printed.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,16 +30,19 @@ from urllib.parse import urlparse
 
 import duckdb
 import requests
+from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES
 from ingest.common import IngestError, Month, check_mirror, parse_months, warehouse_path
 from ingest.lock import WarehouseBusy, warehouse_lock
+from macros.gate import unaccepted_months
 from ops import restate
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh
 from ops.restate import has_prod
 
 EXIT_BUSY = 75
+RUN_CANDIDATE = "run-candidate"
 WEATHER_ARCHIVE_DELAY = dt.timedelta(days=7)
 MONTHLY_SOURCES = ("yellow", "green", "citibike", "weather")
 
@@ -103,7 +113,7 @@ def ingest(sources: list[str], months: str, mirror: str | None) -> int:
     return subprocess.call(command, cwd=PROJECT_DIR, env=os.environ.copy())
 
 
-def ingest_step(sources: list[str], months: str | None, mirror: str | None) -> int:
+def ingest_step(sources: list[str], months: str | None, mirror: str | None, override: str | None = None) -> int:
     """Lands the given or the due months, then restates the months whose content changed; the worst exit code."""
     if months:
         batches = {months: sources}
@@ -118,20 +128,65 @@ def ingest_step(sources: list[str], months: str | None, mirror: str | None) -> i
         if code <= 1:  # 0 landed, 1 some source failed: last_ingest.json describes this load
             changed += restate.changed_months()
     if changed and has_prod():
-        worst = restate.restate(sorted(set(changed), key=lambda m: m.first_day)) or worst
+        worst = restate.restate(sorted(set(changed), key=lambda m: m.first_day), override) or worst
     elif changed:
         print(f"[run] months {', '.join(map(str, changed))} changed; no prod yet, so nothing to restate")
     return worst
 
 
-def run(sources: list[str], months: str | None, mirror: str | None) -> int:
-    """Ingest, restate and `sqlmesh run`, under one hold of the warehouse lock."""
+def unchecked_months() -> list[tuple[str, dt.date, int]]:
+    """(raw table, month, rows) of landed raw months whose current content no passing scan has accepted."""
+    adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(warehouse_path()), read_only=True))
+    try:
+        return unaccepted_months(adapter)
+    finally:
+        adapter.close()
+
+
+def gated_run(override: str | None = None, step: str = "run") -> int:
+    """`sqlmesh run` of prod through the gate (see the module docstring); the caller holds the lock. 0 or 1."""
+    unchecked = unchecked_months()
+    if not unchecked:
+        print(f"[{step}] every landed raw month has passed the checks: sqlmesh run (prod)", flush=True)
+        return run_sqlmesh(["run"])
+    months = sorted({Month(month.year, month.month) for _, month, _ in unchecked}, key=lambda m: m.first_day)
+    labels = ", ".join(map(str, months))
+    for table, month, rows in unchecked:
+        print(f"[{step}] new raw month: {table} {month:%Y-%m} ({rows:,} rows), not checked yet", flush=True)
+    warehouse, marts = warehouse_path(), restate.restated_marts()
+    before = restate.month_counts(warehouse, marts, months)
+    candidate = restate.make_candidate(warehouse, RUN_CANDIDATE)
+    try:
+        print(f"[{step}] sqlmesh run (prod) on a candidate copy of the warehouse", flush=True)
+        if run_sqlmesh(["run"], data_dir=candidate) != 0:
+            print(
+                f"[{step}] NOT RUN: `sqlmesh run` failed on the candidate; prod is exactly as it was "
+                f"({labels} not shown)."
+            )
+            return 1
+        if not restate.scan(candidate, months, override, step=step):
+            print(
+                f"[{step}] NOT RUN: the checks failed on {labels} (report above); prod is exactly as it was and does "
+                f"not show {labels}. Land corrected files (make ingest MONTHS=...), or, for a known event, run with "
+                "OVERRIDE=name=value (checks/thresholds.yml)."
+            )
+            return 1
+        after = restate.month_counts(candidate / warehouse.name, marts, months)
+        restate.accept(candidate, warehouse, f"make run {labels}" + (f" OVERRIDE {override}" if override else ""))
+        restate.swap(candidate, warehouse)
+    finally:
+        shutil.rmtree(candidate, ignore_errors=True)
+    print(f"[{step}] RAN {labels} into prod (checks passed):\n{restate.count_report(before, after)}", flush=True)
+    return 0
+
+
+def run(sources: list[str], months: str | None, mirror: str | None, override: str | None = None) -> int:
+    """Ingest, restate and `sqlmesh run` through the gate, under one hold of the warehouse lock."""
     with warehouse_lock(f"make run {months or 'next months'}"):
-        worst = ingest_step(sources, months, mirror)
+        worst = ingest_step(sources, months, mirror, override)
         if not has_prod():
             raise WorkflowError("There is no prod environment to run: build and promote it first (make demo).")
-        print("[run] sqlmesh run (prod)", flush=True)
-        return run_sqlmesh(["run"]) or worst
+        return gated_run(override) or worst
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -140,6 +195,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sources", default=",".join(MONTHLY_SOURCES), help="sources to ingest (default: monthly)")
     parser.add_argument("--months", help="YYYY-MM[:YYYY-MM] to ingest (default: each source's next month)")
     parser.add_argument("--mirror", help="a mirror folder or http(s) URL instead of the upstream")
+    parser.add_argument("--override", metavar="NAME=VALUE,...", help="thresholds of checks/thresholds.yml, this run")
     return parser.parse_args(argv)
 
 
@@ -154,7 +210,7 @@ def main(argv: list[str]) -> int:
             raise WorkflowError(f"SOURCES='{args.sources}' names unknown sources; choose from {', '.join(SOURCES)}.")
         if args.months:
             parse_months(args.months)
-        return run(sources, args.months, check_mirror(args.mirror))
+        return run(sources, args.months, check_mirror(args.mirror), args.override)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY

@@ -33,7 +33,7 @@ def snapshot(name: str) -> SimpleNamespace:
     return SimpleNamespace(name=name, identifier=f"id-{name}", version=f"v-{name}")
 
 
-@pytest.mark.parametrize("spec", ["raw_volume_fail_pc=100", "marts_schema=marts", "raw_volume_fail_pct=lots"])
+@pytest.mark.parametrize("spec", ["raw_volume_fail_pc=100", "marts_schema=marts", "raw_volume_drop_fail_pct=lots"])
 def test_promote_refuses_a_bad_override_before_anything_runs(
     spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
@@ -52,22 +52,22 @@ def test_promote_passes_the_override_to_the_scan_and_prints_it(
 ) -> None:
     """The gate carries exactly the OVERRIDE given on the command line; the closing summary shows it."""
     monkeypatch.setenv("MOBILITY_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("raw_volume_fail_pct", "100000")  # an environment variable is no override
+    monkeypatch.setenv("raw_volume_drop_fail_pct", "100000")  # an environment variable is no override
     seen = []
     monkeypatch.setattr(promote, "run_gate", lambda gate: seen.append(gate.overrides) or 0)
-    assert promote.main(["--env", "dev", "--override", "raw_volume_fail_pct=100"]) == 0
+    assert promote.main(["--env", "dev", "--override", "raw_volume_drop_fail_pct=100"]) == 0
     assert promote.main(["--env", "dev"]) == 0
-    assert seen == [{"raw_volume_fail_pct": "100"}, {}]
+    assert seen == [{"raw_volume_drop_fail_pct": "100"}, {}]
     summaries = capsys.readouterr().out.split("=== promotion gate")
-    assert "OVERRIDE raw_volume_fail_pct=100" in summaries[1] and "OVERRIDE" not in summaries[2]
+    assert "OVERRIDE raw_volume_drop_fail_pct=100" in summaries[1] and "OVERRIDE" not in summaries[2]
 
 
 def test_checks_summary_records_the_override_with_its_default() -> None:
-    report = ScanReport(env="dev", warehouse=Path("w"), variables={}, overrides={"raw_volume_fail_pct": "100"})
-    report.defaults = {"raw_volume_fail_pct": "70"}
+    report = ScanReport(env="dev", warehouse=Path("w"), variables={}, overrides={"raw_volume_drop_fail_pct": "100"})
+    report.defaults = {"raw_volume_drop_fail_pct": "70"}
     summary = promote.checks_summary(report)
     assert summary["verdict"] == "PASS"
-    assert summary["overrides"] == {"raw_volume_fail_pct": {"value": "100", "default": "70"}}
+    assert summary["overrides"] == {"raw_volume_drop_fail_pct": {"value": "100", "default": "70"}}
 
 
 def test_approval_records_the_override_and_old_records_stay_readable(tmp_path: Path) -> None:
@@ -79,7 +79,9 @@ def test_approval_records_the_override_and_old_records_stay_readable(tmp_path: P
         connection.execute(f"INSERT INTO {APPROVALS_TABLE} VALUES ('old', 'm', 'i', 'v', 'dev', now(), '{{}}')")
     adapter = create_engine_adapter(lambda: duckdb.connect(path), "duckdb")
     context = SimpleNamespace(engine_adapter=adapter)
-    with_override = record_approval(context, "dev", [snapshot("a"), snapshot("b")], {}, {"raw_volume_fail_pct": "100"})
+    with_override = record_approval(
+        context, "dev", [snapshot("a"), snapshot("b")], {}, {"raw_volume_drop_fail_pct": "100"}
+    )
     without = record_approval(context, "dev", [snapshot("a")], {})
     adapter.close()
     with duckdb.connect(path, read_only=True) as connection:
@@ -90,8 +92,8 @@ def test_approval_records_the_override_and_old_records_stay_readable(tmp_path: P
         assert connection.execute(f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE}").fetchall()
     assert rows[0] == ("old", "m", None)
     assert [(name, json.loads(overrides)) for approval, name, overrides in rows if approval == with_override] == [
-        ("a", {"raw_volume_fail_pct": "100"}),
-        ("b", {"raw_volume_fail_pct": "100"}),
+        ("a", {"raw_volume_drop_fail_pct": "100"}),
+        ("b", {"raw_volume_drop_fail_pct": "100"}),
     ]
     assert [json.loads(overrides) for approval, _, overrides in rows if approval == without] == [{}]
 
@@ -102,11 +104,11 @@ def test_make_passes_override_only_from_its_command_line(how: str) -> None:
     root = Path(__file__).resolve().parents[2]
     for target in ("promote", "check"):
         command = ["make", "--no-print-directory", "-n", target]
-        extra = {"OVERRIDE": "raw_volume_fail_pct=100"}
+        extra = {"OVERRIDE": "raw_volume_drop_fail_pct=100"}
         if how == "command line":
-            command.append("OVERRIDE=raw_volume_fail_pct=100")
+            command.append("OVERRIDE=raw_volume_drop_fail_pct=100")
             extra = {}
         result = subprocess.run(command, cwd=root, env={**os.environ, **extra}, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
-        passed = "--override 'raw_volume_fail_pct=100'" in result.stdout
+        passed = "--override 'raw_volume_drop_fail_pct=100'" in result.stdout
         assert passed == (how == "command line"), result.stdout

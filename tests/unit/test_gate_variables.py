@@ -22,7 +22,7 @@ HOSTILE_ENVIRONMENT = {
     "intermediate_schema": "intermediate",
     "check_start_month": "2099-01-01",
     "check_end_month": "2099-01-01",
-    "raw_volume_fail_pct": "100000",
+    "raw_volume_drop_fail_pct": "100000",
     "revenue_tolerance_dollars": "1000000000",
 }
 
@@ -56,14 +56,16 @@ def test_environment_does_not_change_the_rendered_check_files(
 
 def test_soda_resolution_during_a_scan_ignores_the_environment(hostile: dict[str, str]) -> None:
     """Queries and names Soda renders while it scans take the gate's values, where Soda's own Scan takes the env's."""
-    template = "SELECT * FROM ${marts_schema}.t WHERE month >= '${check_start_month}' AND x > ${raw_volume_fail_pct}"
+    template = (
+        "SELECT * FROM ${marts_schema}.t WHERE month >= '${check_start_month}' AND x > ${raw_volume_drop_fail_pct}"
+    )
     variables = gate_variables()
     pinned, stock = PinnedScan(), Scan()
     for soda_scan in (pinned, stock):
         soda_scan.add_variables(variables)
     assert stock.jinja_resolve(template) == "SELECT * FROM marts.t WHERE month >= '2099-01-01' AND x > 100000"
     assert pinned.jinja_resolve(template) == (
-        f"SELECT * FROM marts__dev.t WHERE month >= '{variables['check_start_month']}' AND x > 70"
+        f"SELECT * FROM marts__dev.t WHERE month >= '{variables['check_start_month']}' AND x > 50"
     )
     assert pinned.get_variable("marts_schema") == "marts__dev"
 
@@ -91,9 +93,9 @@ def test_data_source_configuration_reads_only_the_warehouse_folder(tmp_path: Pat
         ("raw_volume_fail_pc=100", "'raw_volume_fail_pc' is not a threshold of checks/thresholds.yml"),
         ("marts_schema=marts", "'marts_schema' is not a threshold"),
         ("check_start_month=2099-01-01", "'check_start_month' is not a threshold"),
-        ("raw_volume_fail_pct", "is not NAME=VALUE"),
-        ("raw_volume_fail_pct=100) OR (1=1", "is not a number"),
-        ("raw_volume_fail_pct=100,raw_volume_fail_pct=90", "twice"),
+        ("raw_volume_drop_fail_pct", "is not NAME=VALUE"),
+        ("raw_volume_drop_fail_pct=100) OR (1=1", "is not a number"),
+        ("raw_volume_drop_fail_pct=100,raw_volume_drop_fail_pct=90", "twice"),
     ],
 )
 def test_override_of_anything_but_a_threshold_number_is_refused(spec: str, message: str) -> None:
@@ -104,8 +106,8 @@ def test_override_of_anything_but_a_threshold_number_is_refused(spec: str, messa
 
 def test_override_sets_only_the_named_thresholds() -> None:
     thresholds = scan.load_thresholds(scan.CHECKS_DIR / scan.THRESHOLDS_FILE)
-    overrides = scan.parse_overrides("raw_volume_fail_pct=100, revenue_tolerance_dollars=0.5", thresholds)
-    assert overrides == {"raw_volume_fail_pct": "100", "revenue_tolerance_dollars": "0.5"}
+    overrides = scan.parse_overrides("raw_volume_drop_fail_pct=100, revenue_tolerance_dollars=0.5", thresholds)
+    assert overrides == {"raw_volume_drop_fail_pct": "100", "revenue_tolerance_dollars": "0.5"}
     variables = scan.scan_variables("dev", None, None, thresholds, overrides)
     assert {name: variables[name] for name in thresholds if variables[name] != thresholds[name]} == overrides
     assert scan.parse_overrides(None, thresholds) == scan.parse_overrides("", thresholds) == {}

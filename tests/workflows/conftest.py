@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLE_MONTHS, copy_project
 
 GIT_IGNORE = ".venv\n__pycache__/\n*.pyc\nlogs/\ndata/\n"
-EPHEMERAL = ("warehouse.lock", "ui.pid", "ui.log", "restate-candidate")
+EPHEMERAL = ("warehouse.lock", "ui.pid", "ui.log", "restate-candidate", "run-candidate")
 TIMEOUT = 600
 
 

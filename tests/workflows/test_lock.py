@@ -85,8 +85,10 @@ def test_nested_writers_inherit_the_lock_and_kill_stops_the_command(repository: 
     assert nested.returncode == 0  # the inner writer did not wait for its own parent
 
     wrapper = start(repository, data, PYTHON, "-m", "ingest.lock", "--", "sleep", "60")
-    time.sleep(1.0)
-    children = Path(f"/proc/{wrapper.pid}/task/{wrapper.pid}/children").read_text().split()
+    children, deadline = [], time.monotonic() + 30  # the wrapper starts its command once it holds the lock
+    while not children and time.monotonic() < deadline:
+        time.sleep(0.2)
+        children = Path(f"/proc/{wrapper.pid}/task/{wrapper.pid}/children").read_text().split()
     os.kill(wrapper.pid, signal.SIGTERM)
     wrapper.wait(timeout=10)
     time.sleep(0.2)

@@ -77,8 +77,16 @@ def test_restate_changes_prod_only_when_the_checks_pass(repository: Path, data: 
     september, october = rows(data, before="2024-10-01"), rows(data, since="2024-10-01")
     assert read(data, MART_OCTOBER_TRIPS) != read(data, LIVE_OCTOBER_TRIPS)  # raw changed, prod not yet
 
+    # A bare restatement plan would put the re-landed month into prod with no scan: the before_all gate refuses it.
+    sqlmesh = [str(repository / ".venv/bin/sqlmesh"), "plan", "--restate-model", "raw_tlc.yellow_trips"]
+    sqlmesh += ["--start", "2024-10-01", "--end", "2024-10-31", "--auto-apply", "--no-prompts"]
+    bare = python(repository, data, "-m", "ingest.lock", "--", *sqlmesh)
+    assert bare.returncode != 0, output(bare)
+    assert "raw_tlc.yellow_trips 2024-10" in bare.stdout + bare.stderr and "make restate" in bare.stdout + bare.stderr
+    assert rows(data, since="2024-10-01") == october
+
     # The month grew by half: with the raw volume check tightened to 20 % for this run, the gate fails on it.
-    refused = make(repository, data, "restate", "MONTH=2024-10", "OVERRIDE=raw_volume_fail_pct=20")
+    refused = make(repository, data, "restate", "MONTH=2024-10", "OVERRIDE=raw_volume_growth_fail_pct=20")
 
     assert refused.returncode != 0 and "Error 1" in refused.stderr, output(refused)
     assert "NOT RESTATED: the checks failed on the restated 2024-10; prod is exactly as it was." in refused.stdout

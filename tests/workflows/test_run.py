@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLE_SCALE
 from tests.conftest import query as read
-from tests.workflows.conftest import make, output
+from tests.workflows.conftest import make, output, python
 
 pytestmark = pytest.mark.slow
 
@@ -45,3 +46,42 @@ def test_run_picks_up_the_next_month_then_waits_for_upstream(repository: Path, d
     assert second.returncode == 0, output(second)
     assert "yellow: 2024-12 is not published yet (newest landed: 2024-11)" in second.stdout
     assert dict(read(data, TAXI_BY_MONTH)) == after
+
+
+@pytest.fixture(scope="module")
+def shrunken_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mirror whose 2024-11 lost 85% of its trips and rides upstream (a partial publication)."""
+    out = tmp_path_factory.mktemp("mirror-2024-11-shrunken")
+    scale = f"{float(SAMPLE_SCALE) * 0.15:g}"
+    command = [sys.executable, "-m", "ingest.sample", "--months", "2024-11", "--scale", scale, "--out", str(out)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return out
+
+
+def test_a_month_that_lost_most_rows_stays_out_of_prod(repository: Path, data: Path, shrunken_mirror: Path):
+    before = dict(read(data, TAXI_BY_MONTH))
+
+    refused = make(repository, data, "run", f"MIRROR={shrunken_mirror}")
+
+    assert refused.returncode != 0, output(refused)
+    assert "NOT RUN: the checks failed on 2024-11" in refused.stdout, output(refused)
+    assert re.search(r"FAILED\s+raw volume: a newly landed month", refused.stdout), output(refused)
+    assert "raw_tlc.yellow_trips | 2024-11-01" in refused.stdout  # the failing month, in the check's sample rows
+    assert dict(read(data, TAXI_BY_MONTH)) == before
+    assert read(data, "SELECT count(*) FROM marts.agg_trips_by_weather_hour WHERE weather_at >= '2024-11-01'") == [(0,)]
+    assert not (data / "run-candidate").exists()
+
+    # The landed month cannot reach prod around the gate either: a bare `sqlmesh run` is refused, naming it.
+    bare = python(repository, data, "-m", "ingest.lock", "--", str(repository / ".venv/bin/sqlmesh"), "run")
+    assert bare.returncode != 0, output(bare)
+    assert "have not passed the checks" in bare.stdout + bare.stderr
+    assert "raw_tlc.yellow_trips 2024-11" in bare.stdout + bare.stderr
+    assert dict(read(data, TAXI_BY_MONTH)) == before
+
+    # A known event is let through explicitly, for that run only, and then stays accepted.
+    overridden = make(repository, data, "run", f"MIRROR={shrunken_mirror}", "OVERRIDE=raw_volume_drop_fail_pct=100")
+    assert overridden.returncode == 0, output(overridden)
+    assert "OVERRIDE raw_volume_drop_fail_pct=100" in overridden.stdout
+    assert dict(read(data, TAXI_BY_MONTH))["2024-11"] > 0
+    accepted = "SELECT DISTINCT accepted_by FROM gate.accepted_months WHERE source_month = '2024-11-01'"
+    assert read(data, accepted) == [("make run 2024-11 OVERRIDE raw_volume_drop_fail_pct=100",)]
