@@ -57,13 +57,13 @@ MUTATIONS = {
         f"{TAXI}/agg_taxi_demand_by_zone_hour.sql",
         r"DATE_TRUNC\('HOUR', pickup_at\) AS pickup_hour_at",
         "DATE_TRUNC('HOUR', pickup_at) + INTERVAL 1 HOUR AS pickup_hour_at",
-        "agg_taxi_demand_by_zone_hour equals its restatement over raw",
+        "test_agg_taxi_demand_by_zone_hour",
     ),
     "fare_in_cents": Mutation(
         f"{TAXI}/fct_taxi_trips.sql",
         r"^  fare_amount, ",
         "  fare_amount * 100 AS fare_amount, ",
-        "fct_taxi_trips equals its restatement over raw",
+        "test_fct_taxi_trips",
     ),
 }
 
