@@ -234,7 +234,7 @@ def month_variables(start: str | None, end: str | None) -> dict[str, str]:
 
 def warehouse_path() -> Path:
     """The warehouse file, as ingest.common.warehouse_path finds it (without importing dlt for it)."""
-    return Path(os.environ.get("MOBILITY_DATA_DIR", "data")).resolve() / "warehouse.duckdb"
+    return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve() / "warehouse.duckdb"
 
 
 def render_template(path: Path, variables: dict[str, object]) -> str:

@@ -97,7 +97,7 @@ def check_mirror(mirror: str | None) -> str | None:
 
 def data_dir() -> Path:
     """The folder that holds the warehouse, downloads and dlt's working files."""
-    return Path(os.environ.get("MOBILITY_DATA_DIR", "data")).resolve()
+    return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve()  # empty is unset, as in config.yaml
 
 
 def warehouse_path() -> Path:
