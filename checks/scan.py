@@ -413,6 +413,7 @@ def run_scan(
         variables={**schema_variables(env), **month_variables(None, None)},
         overrides=overrides,
     )
+    scan = None
     try:
         if not telemetry_is_off():
             raise ScanSetupError("Soda usage telemetry is on: import Soda through checks.soda_core first.")
@@ -421,7 +422,6 @@ def run_scan(
         report.variables = variables
         logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
         rendered = render_checks(checks_dir, variables)
-        scan = None
         configuration = render_configuration(checks_dir, path)
         preflight(path, rendered, variables, env)
         scan = PinnedScan()
