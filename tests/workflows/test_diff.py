@@ -54,7 +54,7 @@ def test_diff_names_the_changed_mart_and_its_downstream(clone: Path, data: Path)
     for model in DOWNSTREAM:
         assert "| indirectly modified | Indirect Breaking |" in row(review, model)
     assert "marts.fct_bike_trips" not in review  # not downstream of the change
-    assert re.search(r"^\+\s+AND trip_distance_miles >= 0\.5$", review, re.MULTILINE), review  # the SQL diff
+    assert re.search(r"^\s*\+\s+AND trip_distance_miles >= 0\.5$", review, re.MULTILINE), review  # the SQL diff
     assert re.search(r"\| `marts.fct_taxi_trips` \|.*\| \d+ batch\(es\), 2024-09-01 \.\. 2024-10-31 \|", review)
     # the data diff against prod: the short trips exist only in prod, nothing only in the branch
     fact_diff = review.split("### `marts.fct_taxi_trips`")[1].split("###")[0]
