@@ -48,7 +48,9 @@ def ui(repository: Path, data: Path) -> Iterator[str]:
 
 def search_and_open(page, model: str) -> None:
     """Types the model's name into the catalog search and opens the hit (searching again while models load)."""
-    search, hit = page.get_by_placeholder("Search"), page.get_by_text(model).first
+    search = page.get_by_placeholder("Search")
+    # The hit whose title is the model (another model's description may mention it too).
+    hit = page.get_by_role("menuitem").filter(has=page.locator(f"span[title='{model}']")).first
     for _ in range(10):
         page.wait_for_load_state("networkidle")
         search.fill("")
@@ -58,6 +60,8 @@ def search_and_open(page, model: str) -> None:
             break
         except PlaywrightTimeout:
             continue
+    hit.hover()  # the list opens its active item, which follows the pointer
+    page.wait_for_timeout(300)
     hit.click()
 
 
