@@ -13,6 +13,7 @@ MIRROR ?=
 ENV ?= dev
 BASE ?= main
 PORT ?= 8000
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,7 +21,7 @@ STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
 PYTHON_DIRS := ingest checks ops macros signals linter tests
 
-.PHONY: help setup sample ingest plan run check promote lint format test demo bench clean
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -56,10 +57,13 @@ promote: $(STAMP) ## Build ENV, Soda-check it, promote prod by a virtual update 
 	@$(PY) -m ops.readiness
 	$(PY) -m checks.promote --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
-lint: $(STAMP) ## Lint the models (sqlmesh lint) and the Python (ruff)
+lint: $(STAMP) lint-workflows ## Lint the models (sqlmesh lint), the CI workflows and the Python (ruff)
 	$(VENV)/bin/sqlmesh lint
 	$(VENV)/bin/ruff check $(PYTHON_DIRS)
 	$(VENV)/bin/ruff format --check $(PYTHON_DIRS)
+
+lint-workflows: $(STAMP) ## Validate the GitHub workflows offline against the vendored schema [WORKFLOWS=files]
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 
 format: $(STAMP) ## Format the models (sqlmesh format) and the Python (ruff)
 	$(VENV)/bin/sqlmesh format
