@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
 PYTHON_DIRS := ingest checks ops macros signals linter tests
 
-.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ clean: ## Remove the warehouse and generated data (keeps .venv)
 
 diff: $(STAMP) ## Review the working tree against prod as Markdown: models, SQL diff, backfill, data diff [BASE=main]
 	@$(PY) -m ops.diff --base $(BASE)
+
+state-to-postgres: $(STAMP) ## Move SQLMesh's state from the warehouse file into Postgres (gateway postgres, MOBILITY_STATE_*)
+	@$(PY) -m ops.state to-postgres
 
 ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background; it holds the write lock while it runs
 	@$(PY) -m ops.ui start --port $(PORT)
