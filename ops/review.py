@@ -7,11 +7,16 @@ without the lock, so cron and deploys do not wait for the review. The review's c
 environment's build, the gate's Soda checks) run with `MOBILITY_DATA_DIR=DIR`; they see prod exactly as it is, and
 nothing they do reaches the warehouse. DIR is replaced if it exists; the CI job puts it in the runner's temp folder,
 which GitHub empties after the job.
+
+With the state in Postgres (MOBILITY_GATEWAY=postgres), the state is copied too: exported from Postgres under the same
+lock and imported into the copy's own file, and the review runs with MOBILITY_GATEWAY=local on the copy. The shared
+state never hears of the review's environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
@@ -21,6 +26,7 @@ from ingest.common import warehouse_path
 from ingest.lock import WarehouseBusy, warehouse_lock
 from ops.common import WorkflowError, pin_data_dir
 from ops.restate import checkpoint
+from ops.state import sqlmesh_on
 
 EXIT_BUSY = 75
 
@@ -34,10 +40,18 @@ def copy_warehouse(out: Path) -> Path:
         raise WorkflowError(f"--out {out} is the warehouse's own folder: give the review a folder of its own.")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    shared_state = os.environ.get("MOBILITY_GATEWAY") == "postgres"
     with warehouse_lock("review copy"):
         started = time.monotonic()
         checkpoint(source)
         shutil.copyfile(source, out / source.name)
+        if shared_state:
+            export = out / "state-export.json"
+            sqlmesh_on("postgres", "state", "export", "--output-file", str(export), "--no-confirm")
+    if shared_state:
+        copy = {"MOBILITY_DATA_DIR": str(out)}
+        sqlmesh_on("local", "state", "import", "--input-file", str(export), "--replace", "--no-confirm", env=copy)
+        print(f"[review] copied the state from Postgres into {out / source.name}; review with MOBILITY_GATEWAY=local")
     size_mb = (out / source.name).stat().st_size / 1e6
     print(f"[review] copied {source} ({size_mb:,.1f} MB) to {out} in {time.monotonic() - started:.1f} s")
     return out / source.name

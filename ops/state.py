@@ -28,9 +28,10 @@ STATE_SCHEMA = "sqlmesh"  # where the `local` gateway keeps SQLMesh's state, ins
 EXIT_BUSY = 75
 
 
-def sqlmesh_on(gateway: str, *args: str) -> None:
-    """`sqlmesh ARGS` with MOBILITY_GATEWAY=gateway; a WorkflowError with its output when it fails."""
+def sqlmesh_on(gateway: str, *args: str, env: dict[str, str] | None = None) -> None:
+    """`sqlmesh ARGS` with MOBILITY_GATEWAY=gateway (and `env`); a WorkflowError with its output when it fails."""
     environment = {**os.environ, "MOBILITY_GATEWAY": gateway, "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    environment |= env or {}
     result = subprocess.run(
         [sqlmesh_executable(), *args], cwd=PROJECT_DIR, env=environment, capture_output=True, text=True
     )

@@ -49,12 +49,14 @@ def make(project: Path, data: Path, *args: str, timeout: float = TIMEOUT, **extr
     )
 
 
-def python(project: Path, data: Path, *args: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+def python(
+    project: Path, data: Path, *args: str, timeout: float = TIMEOUT, **extra: str
+) -> subprocess.CompletedProcess:
     """`.venv/bin/python ARGS` in the project copy against a data folder."""
     return subprocess.run(
         [str(project / ".venv" / "bin" / "python"), *args],
         cwd=project,
-        env=environment(data),
+        env=environment(data, **extra),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -19,7 +19,7 @@ import psycopg2
 import pytest
 
 from tests.conftest import query as read
-from tests.workflows.conftest import free_port, git, make, output
+from tests.workflows.conftest import environment, free_port, git, make, output, python
 from tests.workflows.test_review import NEW_COLUMN, PROD_VIEWS, change
 
 pytestmark = pytest.mark.slow
@@ -80,8 +80,20 @@ def state_tables_in_warehouse(data: Path) -> int:
     return read(data, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sqlmesh'")[0][0]
 
 
+def sqlmesh(clone: Path, data: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    """`sqlmesh ARGS` in the clone against a data folder."""
+    return subprocess.run(
+        [str(clone / ".venv" / "bin" / "sqlmesh"), *args],
+        cwd=clone,
+        env=environment(data, **extra),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
 def test_state_in_postgres_reviews_and_promotes_prod_as_it_is(
-    clone: Path, data: Path, postgres: dict[str, str]
+    clone: Path, data: Path, tmp_path: Path, postgres: dict[str, str]
 ) -> None:
     views = read(data, PROD_VIEWS)
     assert state_tables_in_warehouse(data) > 0
@@ -101,6 +113,16 @@ def test_state_in_postgres_reviews_and_promotes_prod_as_it_is(
     assert "marts.dim_date" in review.stdout and "initialized" not in review.stdout + review.stderr, output(review)
     assert "marts.fct_taxi_trips" not in review.stdout, output(review)  # unchanged, so not in the review
     assert read(data, PROD_VIEWS) == views
+
+    # The CI review works on a copy of the warehouse with a copy of the state: Postgres never hears of pr_7.
+    copy = tmp_path / "review"
+    copied = python(clone, data, "-m", "ops.review", "--out", str(copy), **gateway)
+    assert copied.returncode == 0 and "copied the state from Postgres" in copied.stdout, output(copied)
+    on_copy = {"MOBILITY_GATEWAY": "local"}
+    built = sqlmesh(clone, copy, "plan", "pr_7", "--auto-apply", "--no-prompts", **on_copy)
+    assert built.returncode == 0, output(built)
+    assert read(copy, "SELECT day_of_year FROM marts__pr_7.dim_date WHERE calendar_date = DATE '2024-02-01'") == [(32,)]
+    assert postgres_environments(postgres) == ["dev", "prod"]
 
     # The change goes through the gate and prod serves it; the state stays in Postgres.
     git(clone, "checkout", "--quiet", "main")
