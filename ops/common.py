@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,14 +13,31 @@ from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
 
 from ingest.common import data_dir
+from ingest.lock import WarehouseBusy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The monthly raw tables dlt lands (`source_month` is their merge key): what `make restate` restates downstream of.
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 
 
+EXIT_USAGE, EXIT_BUSY = 2, 75  # a workflow command that cannot go on; the warehouse busy (as `make ingest`)
+
+
 class WorkflowError(Exception):
     """A workflow cannot go on; the message says what is wrong and what to do."""
+
+
+def exit_code(action: Callable[[], None]) -> int:
+    """Runs a command's action: 0 done, 2 when it cannot go on, 75 when the warehouse is busy (message on stderr)."""
+    try:
+        action()
+    except WarehouseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except WorkflowError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
 
 
 def pin_data_dir() -> Path:

@@ -23,12 +23,10 @@ import time
 from pathlib import Path
 
 from ingest.common import warehouse_path
-from ingest.lock import WarehouseBusy, warehouse_lock
-from ops.common import WorkflowError, pin_data_dir
+from ingest.lock import warehouse_lock
+from ops.common import WorkflowError, exit_code, pin_data_dir
 from ops.restate import checkpoint
 from ops.state import sqlmesh_on
-
-EXIT_BUSY = 75
 
 
 def copy_warehouse(out: Path) -> Path:
@@ -63,15 +61,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", required=True, type=Path, help="the review's data folder (replaced)")
     args = parser.parse_args(argv)
     pin_data_dir()
-    try:
-        copy_warehouse(args.out)
-    except WarehouseBusy as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BUSY
-    except WorkflowError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(lambda: copy_warehouse(args.out))
 
 
 if __name__ == "__main__":

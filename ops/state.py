@@ -21,11 +21,10 @@ from pathlib import Path
 import duckdb
 
 from ingest.common import warehouse_path
-from ingest.lock import WarehouseBusy, warehouse_lock
-from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, sqlmesh_context, sqlmesh_executable
+from ingest.lock import warehouse_lock
+from ops.common import PROJECT_DIR, WorkflowError, exit_code, pin_data_dir, sqlmesh_context, sqlmesh_executable
 
 STATE_SCHEMA = "sqlmesh"  # where the `local` gateway keeps SQLMesh's state, inside the warehouse file
-EXIT_BUSY = 75
 
 
 def sqlmesh_on(gateway: str, *args: str, env: dict[str, str] | None = None) -> None:
@@ -95,15 +94,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops.state", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["to-postgres"])
     parser.parse_args(argv)
-    try:
-        to_postgres()
-    except WarehouseBusy as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_BUSY
-    except WorkflowError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_code(to_postgres)
 
 
 if __name__ == "__main__":
