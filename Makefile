@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
 PYTHON_DIRS := ingest checks ops macros signals linter tests
 
-.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, Soda gat
 	$(MAKE) --no-print-directory sample
 	$(MAKE) --no-print-directory ingest MIRROR=$(MOBILITY_DATA_DIR)/mirror
 	$(MAKE) --no-print-directory promote ENV=dev
+	@$(PY) -m ops.answers
+
+answers: $(STAMP) ## What prod answers: busiest zone and hour, tip rates, bike share, the wettest hour (read-only)
+	@$(PY) -m ops.answers
 
 bench: $(STAMP) ## Measure ingest, backfill, one-day run, promotion and queries: [SCALE=1] [MONTHS=2024-09:2024-11]
 	$(PY) -m ops.bench --scale $(if $(filter command line,$(origin SCALE)),$(SCALE),1) --months $(MONTHS) --out $(MOBILITY_DATA_DIR)/bench

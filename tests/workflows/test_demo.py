@@ -17,6 +17,11 @@ from tests.workflows.conftest import make, output
 
 pytestmark = pytest.mark.slow
 
+BUSIEST_ZONE_FROM_FACT = """
+SELECT zones.zone_name, zones.borough, count(*) AS trips
+FROM marts.fct_taxi_trips AS trips JOIN marts.dim_zones AS zones ON zones.zone_id = trips.pickup_zone_id
+WHERE zones.is_known_zone GROUP BY ALL ORDER BY trips DESC, zones.zone_name LIMIT 1
+"""
 TAXI_BY_MONTH = "SELECT strftime(pickup_date, '%Y-%m'), count(*) FROM marts.fct_taxi_trips GROUP BY 1 ORDER BY 1"
 
 
@@ -39,3 +44,9 @@ def test_demo_twice_ends_promoted_both_times(repository: Path, tmp_path: Path):
 
     third = demo(repository, data, "2024-09:2024-10")
     assert third.returncode == 0 and "PROMOTED to prod" in third.stdout, output(third)
+
+    # The demo ends with answers from prod; the busiest zone's count agrees with the fact it is aggregated from.
+    assert "What prod answers (taxi months 2024-09..2024-10, from the marts):" in third.stdout, output(third)
+    zone, borough, trips = read(data, BUSIEST_ZONE_FROM_FACT)[0]
+    assert f"Busiest pickup zone       {zone} ({borough}): {trips:,} taxi trips" in third.stdout, output(third)
+    assert re.search(r"Bike share of all trips +\d+\.\d%", third.stdout) and "Wettest hour" in third.stdout
