@@ -19,9 +19,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
-PYTHON_DIRS := ingest checks ops macros signals linter tests
+PYTHON_DIRS := ingest checks ops macros signals linter tests dashboard
 
-.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -99,6 +99,12 @@ diff: $(STAMP) ## Review the working tree against prod as Markdown: models, SQL 
 state-to-postgres: $(STAMP) ## Move SQLMesh's state from the warehouse file into Postgres (gateway postgres, MOBILITY_STATE_*)
 	@$(PY) -m ops.state to-postgres
 
+dashboard: $(STAMP) ## Start the Streamlit dashboard over prod on 127.0.0.1 [PORT=8501] in the background (read-only)
+	@$(PY) -m ops.dashboard start --port $(if $(filter command line,$(origin PORT)),$(PORT),8501)
+
+dashboard-stop: ## Stop the dashboard started by make dashboard
+	@$(PY) -m ops.dashboard stop
+
 ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background; it holds the write lock while it runs
 	@$(PY) -m ops.ui start --port $(PORT)
 
@@ -109,5 +115,5 @@ restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data, th
 	@test -n "$(MONTH)" || { echo "usage: make restate MONTH=YYYY-MM[:YYYY-MM]"; exit 2; }
 	$(PY) -m ops.restate --month $(MONTH) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
-test-ui: $(STAMP) ## Browser tests of the SQLMesh UI (pytest -m ui; needs chromium at /usr/bin/chromium)
+test-ui: $(STAMP) ## Browser tests of the SQLMesh UI and the dashboard (pytest -m ui; needs chromium at /usr/bin/chromium)
 	$(PY) -m pytest -q -m ui

@@ -158,6 +158,7 @@ PROJECT_FILES = (
     "Makefile",
     "ingest",
     "ops",
+    "dashboard",
     "pyproject.toml",
     "requirements.lock",
     ".dlt",
