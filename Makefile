@@ -21,7 +21,7 @@ STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
 PYTHON_DIRS := ingest checks ops macros signals linter tests dashboard
 
-.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop report
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -104,6 +104,9 @@ dashboard: $(STAMP) ## Start the Streamlit dashboard over prod on 127.0.0.1 [POR
 
 dashboard-stop: ## Stop the dashboard started by make dashboard
 	@$(PY) -m ops.dashboard stop
+
+report: $(STAMP) ## Write the dashboard's pages as one offline HTML file: $(MOBILITY_DATA_DIR)/report/index.html
+	@$(PY) -m ops.report
 
 ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background; it holds the write lock while it runs
 	@$(PY) -m ops.ui start --port $(PORT)

@@ -47,7 +47,7 @@ def launch(port: int) -> subprocess.Popen:
     """`streamlit run dashboard/app.py` in its own session, headless, no usage statistics, output in the log."""
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", HOST, "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"]
-    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data_dir())}
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data_dir()), "PYTHONPATH": str(PROJECT_DIR)}
     data_dir().mkdir(parents=True, exist_ok=True)
     with open(log_file(), "w") as log:
         return subprocess.Popen(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from dashboard.app import PAGES
+from dashboard.pages import PAGES
 from tests.conftest import ROOT
 from tests.conftest import query as read
 from tests.workflows.conftest import free_port, make, output, python
@@ -121,3 +121,25 @@ def test_while_a_writer_holds_the_warehouse_the_page_shows_its_last_answers(dash
             expect(page.get_by_text("Warehouse busy since")).to_have_count(0)
         finally:
             browser.close()
+
+
+def test_the_static_report_draws_every_chart_offline(repository: Path, data: Path) -> None:
+    written = make(repository, data, "report")
+    assert written.returncode == 0, output(written)
+    report = data / "report" / "index.html"
+    trips = read(data, LATEST_MONTH)[0][0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 1000})
+            requests: list[str] = []
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(report.as_uri(), wait_until="load")
+            page.locator(".chart canvas, .chart svg").nth(len(PAGES) - 1).wait_for(timeout=TIMEOUT_MS)
+            drawn = page.locator(".chart canvas, .chart svg").count()
+            headline = page.locator(".metric b").first.inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "report.png"))
+        finally:
+            browser.close()
+    assert drawn == len(PAGES) and headline == f"{trips:,}"
+    assert [url for url in requests if not url.startswith("file:")] == []  # nothing fetched: it works offline
