@@ -31,6 +31,7 @@ from tests.workflows.github_api import GitHubStandIn, serve
 pytestmark = pytest.mark.slow
 
 WORKFLOW = ROOT / ".github" / "workflows" / "sqlmesh.yml"
+RECEIVED = ROOT / "data" / "review-standin"  # what the stand-in GitHub received, kept after the run
 PULL_REQUEST = 7
 REPOSITORY = "nyc-mobility/nyc-mobility"
 TOKEN = "ghs_stand-in-token"
@@ -72,14 +73,22 @@ def steps_after_install(job: str) -> list[dict]:
 
 
 @pytest.fixture
-def github(clone: Path) -> Iterator[GitHubStandIn]:
-    """The stand-in GitHub, serving pull request #7 of the clone's `feature` head."""
+def github(clone: Path, request: pytest.FixtureRequest) -> Iterator[GitHubStandIn]:
+    """The stand-in GitHub, serving pull request #7 of the clone's `feature` head; what it received is kept in
+    data/review-standin/<test>.json for a person to read (the comments and check runs as GitHub would show them)."""
     standin = GitHubStandIn(REPOSITORY, PULL_REQUEST, head_sha="f" * 40)
     server = serve(standin)
     try:
         yield standin
     finally:
         server.shutdown()
+        RECEIVED.mkdir(parents=True, exist_ok=True)
+        received = {
+            "requests": [f"{r.method} {r.path} -> {r.status}" for r in standin.requests],
+            "comments": list(standin.comments.values()),
+            "check_runs": list(standin.check_runs.values()),
+        }
+        (RECEIVED / f"{request.node.name}.json").write_text(json.dumps(received, indent=2, default=str))
 
 
 class Runner:
