@@ -28,6 +28,7 @@ if t.TYPE_CHECKING:
     from sqlmesh.core.engine_adapter import EngineAdapter
 
 APPROVALS_TABLE = "gate.approved_snapshots"
+STATE_MOVED_TABLE = "state_moved"  # gate.state_moved: written by `make state-to-postgres` (ops/state.py)
 ACCEPTED_TABLE = "gate.accepted_months"
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 CANDIDATE_SUFFIX = "-candidate"
@@ -107,6 +108,15 @@ def is_candidate(adapter: EngineAdapter) -> bool:
     return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
 
 
+def _wrong_state(moved: str | None, gateway: str | None) -> str:
+    """The error of a command that runs on the state in the file after the state moved."""
+    return (
+        f"SQLMesh's state of this warehouse lives in the `{moved}` gateway's state (make state-to-postgres), and "
+        f"this command runs on gateway `{gateway}`, whose state does not know what the warehouse holds. Nothing was "
+        f"changed. Run it again with MOBILITY_GATEWAY={moved}."
+    )
+
+
 def _unchecked(months: list[tuple[str, object, int]]) -> str:
     """The one-paragraph error a prod plan or run over unchecked raw months shows."""
     more = len(months) - SHOWN_NAMES
@@ -119,10 +129,28 @@ def _unchecked(months: list[tuple[str, object, int]]) -> str:
     )
 
 
+def state_moved_to(adapter: EngineAdapter) -> str | None:
+    """The gateway whose state this warehouse's state moved to (`make state-to-postgres`), if it moved."""
+    found = adapter.fetchall(
+        f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'gate' AND table_name = '{STATE_MOVED_TABLE}'"
+    )
+    if not found or not found[0][0]:
+        return None
+    return adapter.fetchall(f"SELECT gateway FROM gate.{STATE_MOVED_TABLE}")[0][0]
+
+
 @macro()
 def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
-    """In prod: SELECT error(...) naming the unapproved models, else a no-op SELECT; always a no-op elsewhere."""
-    if evaluator.runtime_stage == "loading" or evaluator.this_env != "prod":
+    """In prod: SELECT error(...) naming the unapproved models, else a no-op SELECT; always a no-op elsewhere.
+
+    In every environment: an error when the warehouse's state moved to another gateway's state (Postgres) and this
+    command runs on the state in the file, which no longer knows what the warehouse holds."""
+    if evaluator.runtime_stage == "loading":
+        return exp.select(exp.Literal.string("promotion gate: loading").as_("gate"))
+    moved = state_moved_to(evaluator.engine_adapter)
+    if moved and moved != evaluator.gateway:
+        return exp.select(exp.func("error", exp.Literal.string(_wrong_state(moved, evaluator.gateway))))
+    if evaluator.this_env != "prod":
         return exp.select(exp.Literal.string("promotion gate: not prod").as_("gate"))
     names = unapproved_snapshots(evaluator)
     if names:

@@ -22,11 +22,13 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
+
 from ingest.common import warehouse_path
 from ingest.lock import warehouse_lock
 from ops.common import WorkflowError, exit_code, pin_data_dir
 from ops.restate import checkpoint
-from ops.state import sqlmesh_on
+from ops.state import STATE_MOVED_TABLE, sqlmesh_on
 
 
 def copy_warehouse(out: Path) -> Path:
@@ -49,6 +51,8 @@ def copy_warehouse(out: Path) -> Path:
     if shared_state:
         copy = {"MOBILITY_DATA_DIR": str(out)}
         sqlmesh_on("local", "state", "import", "--input-file", str(export), "--replace", "--no-confirm", env=copy)
+        with duckdb.connect(str(out / source.name)) as connection:  # the copy's state is its own file's again
+            connection.execute(f"DROP TABLE IF EXISTS gate.{STATE_MOVED_TABLE}")
         print(f"[review] copied the state from Postgres into {out / source.name}; review with MOBILITY_GATEWAY=local")
     size_mb = (out / source.name).stat().st_size / 1e6
     print(f"[review] copied {source} ({size_mb:,.1f} MB) to {out} in {time.monotonic() - started:.1f} s")

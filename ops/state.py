@@ -24,6 +24,7 @@ from ingest.common import warehouse_path
 from ingest.lock import warehouse_lock
 from ops.common import PROJECT_DIR, WorkflowError, exit_code, pin_data_dir, sqlmesh_context, sqlmesh_executable
 
+STATE_MOVED_TABLE = "state_moved"  # as macros/gate.py reads it
 STATE_SCHEMA = "sqlmesh"  # where the `local` gateway keeps SQLMesh's state, inside the warehouse file
 
 
@@ -58,6 +59,11 @@ def drop_local_state(warehouse: Path) -> int:
             "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ?", [STATE_SCHEMA]
         ).fetchone()[0]
         connection.execute(f"DROP SCHEMA IF EXISTS {STATE_SCHEMA} CASCADE")
+        # What the gate's before_all reads: a command on the local gateway is refused from now on.
+        connection.execute("CREATE SCHEMA IF NOT EXISTS gate")
+        connection.execute(
+            f"CREATE OR REPLACE TABLE gate.{STATE_MOVED_TABLE} AS SELECT 'postgres' AS gateway, now() AS moved_at"
+        )
         connection.execute("CHECKPOINT")
     return tables
 

@@ -92,6 +92,12 @@ def sqlmesh(clone: Path, data: Path, *args: str, **extra: str) -> subprocess.Com
     )
 
 
+def environments_in_warehouse(data: Path) -> int:
+    if not state_tables_in_warehouse(data):
+        return 0
+    return read(data, "SELECT count(*) FROM sqlmesh._environments")[0][0]
+
+
 def test_state_in_postgres_reviews_and_promotes_prod_as_it_is(
     clone: Path, data: Path, tmp_path: Path, postgres: dict[str, str]
 ) -> None:
@@ -105,6 +111,11 @@ def test_state_in_postgres_reviews_and_promotes_prod_as_it_is(
     assert postgres_environments(postgres) == ["dev", "prod"]
     assert state_tables_in_warehouse(data) == 0 and (data / "state-export.json").exists()
     gateway = {**postgres, "MOBILITY_GATEWAY": "postgres"}
+
+    # The state in the file is gone: a command that forgets the gateway is refused before it changes anything.
+    forgot = make(clone, data, "plan", **postgres)
+    assert forgot.returncode != 0 and "Run it again with MOBILITY_GATEWAY=postgres" in forgot.stdout + forgot.stderr
+    assert read(data, PROD_VIEWS) == views
 
     # A review against the Postgres state sees prod as it is: one model changed, nothing to initialize.
     change(clone, *NEW_COLUMN)
@@ -130,7 +141,7 @@ def test_state_in_postgres_reviews_and_promotes_prod_as_it_is(
     promoted = make(clone, data, "promote", "ENV=dev", **gateway)
     assert promoted.returncode == 0 and "PROMOTED" in promoted.stdout, output(promoted)
     assert read(data, "SELECT day_of_year FROM marts.dim_date WHERE calendar_date = DATE '2024-02-01'") == [(32,)]
-    assert state_tables_in_warehouse(data) == 0
+    assert environments_in_warehouse(data) == 0  # (the refused command left an empty state there, nothing more)
     assert "prod" in postgres_environments(postgres)
 
 

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
 MART = "marts.fct_taxi_trips"
 UPSTREAM, DOWNSTREAM = "intermediate.int_taxi_trips_enriched", "marts.agg_taxi_demand_by_zone_hour"
 TIMEOUT_MS = 60_000
+expect.set_options(timeout=TIMEOUT_MS)  # the UI draws the lineage graph after its data arrives; slow on a busy CI
 
 
 @pytest.fixture
