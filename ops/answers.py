@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest.common import warehouse_path
-from ops.common import WorkflowError, exit_code
+from ops.common import exit_code, open_read_only
 
 BUSIEST_ZONE = """
 SELECT zones.zone_name, zones.borough, sum(demand.trips) AS trips
@@ -100,17 +99,7 @@ def render(first: str, last: str, lines: list[Line]) -> str:
 
 def show() -> None:
     """Prints the summary; says so in one line when there is no prod yet."""
-    path = warehouse_path()
-    if not path.exists():
-        print(f"No warehouse at {path} yet: `make demo` builds one.")
-        return
-    try:
-        connection = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
-        raise WorkflowError(
-            f"{path} cannot be read now ({error}); run `make answers` when the writer is done."
-        ) from None
-    with connection:
+    with open_read_only("make answers") as connection:
         try:
             first, last = connection.execute(MONTHS).fetchone()
         except duckdb.CatalogException:

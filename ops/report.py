@@ -23,7 +23,7 @@ import vl_convert
 
 from dashboard.pages import MONTHS, PAGES
 from ingest.common import data_dir, warehouse_path
-from ops.common import WorkflowError, exit_code, pin_data_dir
+from ops.common import WorkflowError, exit_code, open_read_only, pin_data_dir
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #262730; }
@@ -87,15 +87,7 @@ def render(view: HtmlView, months: tuple[str, str], source: Path) -> str:
 
 def write_report(out: Path) -> Path:
     source = warehouse_path()
-    if not source.exists():
-        raise WorkflowError(f"No warehouse at {source}: `make demo` builds one.")
-    try:
-        connection = duckdb.connect(str(source), read_only=True)
-    except duckdb.IOException as error:
-        raise WorkflowError(
-            f"{source} cannot be read now ({error}); run `make report` when the writer is done."
-        ) from None
-    with connection:
+    with open_read_only("make report") as connection:
         try:
             months = connection.execute(MONTHS).df()["month"].tolist()
         except duckdb.CatalogException:
