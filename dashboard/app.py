@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from dashboard.pages import MONTHS, PAGES
+from dashboard.pages import BOROUGHS, MONTHS, PAGES, SERVICES, Filters
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WAREHOUSE = Path(os.environ.get("MOBILITY_DATA_DIR") or PROJECT_DIR / "data") / "warehouse.duckdb"
@@ -89,14 +89,16 @@ class StreamlitView:
         st.dataframe(frame, hide_index=True)
 
 
-def months_filter() -> tuple[str, str]:
-    """The month range in the sidebar, over the months prod serves."""
-    months = query(MONTHS)
-    choices = months["month"].tolist() or ["-"]
-    if len(choices) == 1:
-        return choices[0], choices[0]
-    first, last = st.sidebar.select_slider("Months", options=choices, value=(choices[0], choices[-1]))
-    return first, last
+def sidebar_filters() -> Filters:
+    """The month range, services and borough in the sidebar, over what prod serves."""
+    choices = query(MONTHS)["month"].tolist() or ["-"]
+    months = (choices[0], choices[-1])
+    if len(choices) > 1:
+        months = st.sidebar.select_slider("Months", options=choices, value=months)
+    services = st.sidebar.multiselect("Services", SERVICES, default=list(SERVICES))
+    boroughs = ["Every borough", *query(BOROUGHS)["borough"].tolist()]
+    borough = st.sidebar.selectbox("Borough", boroughs)
+    return Filters(months, tuple(services), None if borough == boroughs[0] else borough)
 
 
 def main() -> None:
@@ -106,8 +108,7 @@ def main() -> None:
     note = st.empty()  # the busy-warehouse note, above the page
     st.session_state.pop("stale_as_of", None)
     try:
-        months = months_filter()
-        PAGES[page](StreamlitView(), months)
+        PAGES[page](StreamlitView(), sidebar_filters())
     except Busy:
         st.info(f"The warehouse {WAREHOUSE} is held by a writer and nothing was read before; reload when it is done.")
     busy_since = last_answers()["busy_since"]

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 import vl_convert
 
-from dashboard.pages import MONTHS, PAGES
+from dashboard.pages import MONTHS, PAGES, Filters
 from ingest.common import data_dir, warehouse_path
 from ops.common import WorkflowError, exit_code, open_read_only, pin_data_dir
 
@@ -96,7 +96,7 @@ def write_report(out: Path) -> Path:
             raise WorkflowError("Prod's marts are empty: land a month first.")
         view = HtmlView(connection)
         for page in PAGES.values():
-            page(view, (months[0], months[-1]))
+            page(view, Filters((months[0], months[-1])))
     out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
     target.write_text(render(view, (months[0], months[-1]), source))

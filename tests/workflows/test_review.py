@@ -241,6 +241,7 @@ def test_deploy_of_main_promotes_a_good_change(clone: Path, data: Path, tmp_path
     assert all(result.returncode == 0 for result in results), everything(results)
     assert "PROMOTED" in results[0].stdout, output(results[0])
     assert read(data, day_of_year) == [(32,)]  # prod serves the change
+    assert (data / "report" / "index.html").stat().st_size > 100_000  # the report kept with the run
     assert "Gated deploy of" in runner.summary.read_text() and ": success" in runner.summary.read_text()
 
 
@@ -253,6 +254,7 @@ def test_a_rejected_deploy_fails_the_run_and_leaves_prod_as_it_was(clone: Path, 
 
     assert results[0].returncode != 0 and RECONCILIATION in results[0].stdout, output(results[0])
     assert results[-1].returncode == 0  # the summary is written all the same
+    assert len(results) == 2 and not (data / "report").exists()  # no report of a prod that did not change
     summary = runner.summary.read_text()
     assert ": failure" in summary and RECONCILIATION in summary, summary
     assert sorted(read(data, PROD_VIEWS)) == sorted(views) and len(views) > 20
