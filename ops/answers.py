@@ -49,6 +49,7 @@ GROUP BY ALL
 """
 MONTHS = "SELECT strftime(min(pickup_date), '%Y-%m'), strftime(max(pickup_date), '%Y-%m') FROM marts.fct_taxi_trips"
 FURTHER = """Go further:
+  make dashboard                            charts of every mart in the browser (http://127.0.0.1:8501)
   make ui                                   the SQLMesh UI: models, lineage, plans (http://127.0.0.1:8000)
   make check ENV=prod                       the gate's Soda checks on what prod serves
   .venv/bin/sqlmesh fetchdf "SELECT * FROM marts.agg_taxi_vs_bike_by_day ORDER BY trip_date DESC LIMIT 7"
@@ -94,7 +95,7 @@ def answers(connection: duckdb.DuckDBPyConnection) -> list[Line]:
 def render(first: str, last: str, lines: list[Line]) -> str:
     width = max(len(line.label) for line in lines)
     body = "\n".join(f"  {line.label:<{width}}  {line.text}" for line in lines)
-    return f"What prod answers (taxi months {first}..{last}, from the marts):\n{body}\n\n{FURTHER}"
+    return f"\nWhat prod answers (taxi months {first}..{last}, from the marts):\n{body}\n\n{FURTHER}"
 
 
 def show() -> None:
