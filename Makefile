@@ -18,8 +18,8 @@ WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SQLMESH := $(PY) -m ingest.lock -- $(VENV)/bin/sqlmesh
-PYTHON_DIRS := ingest checks ops macros signals linter tests dashboard
+SQLMESH := $(PY) -m gateway.lock -- $(VENV)/bin/sqlmesh
+PYTHON_DIRS := gateway ingest checks ops macros signals linter tests dashboard
 
 .PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop report
 

@@ -14,8 +14,8 @@ Prod changes only when ENV passed.
 4. promote `sqlmesh plan --auto-apply --no-prompts` for prod: a virtual update, no model is recomputed. The
            before_all gate (macros/gate.py) lets it through because every snapshot is in the approval just written.
 
-The whole gate holds the warehouse lock (ingest.lock.warehouse_lock), so no ingest, run or other plan lands in
-between the build, the scan and the promotion; its sqlmesh commands run as `python -m ingest.lock -- sqlmesh ...`,
+The whole gate holds the warehouse lock (gateway.lock.warehouse_lock), so no ingest, run or other plan lands in
+between the build, the scan and the promotion; its sqlmesh commands run as `python -m gateway.lock -- sqlmesh ...`,
 which inherit that lock, and the scan opens the file read-only between them. Any failure exits non-zero with a
 one-screen summary, and prod is left exactly as it was. Warnings are shown and do not block.
 
@@ -56,8 +56,9 @@ from checks.scan import (
     run_scan,
     schema_variables,
 )
-from ingest.common import IngestError, data_dir
-from ingest.lock import WarehouseBusy, warehouse_lock
+from gateway import data_dir
+from gateway.lock import WarehouseBusy, warehouse_lock
+from ingest.common import IngestError
 from ops.common import WorkflowError
 from ops.run import gated_run, unchecked_months
 
@@ -65,7 +66,7 @@ OUTPUT_LINES = 16
 DETAIL_LINES = 10
 FAILURE_MARKERS = ("FAIL:", "**Failed", "Error:", "Linter")
 BATCHES = re.compile(r"Executing model batches .*?(\d+)/\d+")
-EXIT_BUSY = 75  # as ingest.lock
+EXIT_BUSY = 75  # as gateway.lock
 
 
 @dataclass
@@ -110,13 +111,13 @@ def sqlmesh_command() -> str:
 
 
 def run_sqlmesh(args: list[str], verbose: bool) -> tuple[int, list[str]]:
-    """`python -m ingest.lock -- sqlmesh ARGS` in the project: exit code and output (echoed if verbose).
+    """`python -m gateway.lock -- sqlmesh ARGS` in the project: exit code and output (echoed if verbose).
 
-    The gate holds the lock, and the lock is handed down to the processes it starts (ingest/lock.py), so this goes
+    The gate holds the lock, and the lock is handed down to the processes it starts (gateway/lock.py), so this goes
     ahead at once; run on its own, the same command would wait for the warehouse like any other writer.
     """
     environment = {**os.environ, "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
-    command = [sys.executable, "-m", "ingest.lock", "--", sqlmesh_command(), *args]
+    command = [sys.executable, "-m", "gateway.lock", "--", sqlmesh_command(), *args]
     with subprocess.Popen(
         command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -37,6 +36,7 @@ from checks.soda_core import (
     pinned_templates,
     telemetry_is_off,
 )
+from gateway import warehouse_path
 from macros.gate import ACCEPTED_TABLE
 
 CHECKS_DIR = Path(__file__).resolve().parent
@@ -230,11 +230,6 @@ def month_variables(start: str | None, end: str | None) -> dict[str, str]:
         "check_start_month": f"{start}-01" if start else models_start_month(),
         "check_end_month": f"{end}-01" if end else LAST_MONTH,
     }
-
-
-def warehouse_path() -> Path:
-    """The warehouse file, as ingest.common.warehouse_path finds it (without importing dlt for it)."""
-    return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve() / "warehouse.duckdb"
 
 
 def render_template(path: Path, variables: dict[str, object]) -> str:

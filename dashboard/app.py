@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
-from pathlib import Path
 
 import altair as alt
 import duckdb
@@ -19,9 +17,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.pages import BOROUGHS, MONTHS, PAGES, SERVICES, Filters
+from gateway import warehouse_path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-WAREHOUSE = Path(os.environ.get("MOBILITY_DATA_DIR") or PROJECT_DIR / "data") / "warehouse.duckdb"
+WAREHOUSE = warehouse_path()
 PROD_VERSION = "SELECT string_agg(sql, ';' ORDER BY view_name) FROM duckdb_views() WHERE schema_name = 'marts'"
 
 

@@ -21,9 +21,10 @@ import duckdb
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from gateway import data_dir, warehouse_path
+from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
-from ingest.common import FETCHED, IngestError, Month, check_mirror, data_dir, parse_months, warehouse_path
-from ingest.lock import WarehouseBusy, warehouse_lock
+from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
 
 # dlt reads .dlt/config.toml of this project whatever the working directory.
 os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))

@@ -23,13 +23,15 @@ import pyarrow as pa
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.helpers.requests import Client
 
+from gateway import GatewayError, data_dir
+
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
 PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
 
 
-class IngestError(Exception):
+class IngestError(GatewayError):
     """A source could not be loaded; the message names the file or request and what to do."""
 
 
@@ -93,16 +95,6 @@ def check_mirror(mirror: str | None) -> str | None:
         f"MIRROR='{mirror}' is neither an existing folder nor an http(s) URL. "
         "Point it at a folder written by `make sample` or at a server laid out like the upstream paths."
     )
-
-
-def data_dir() -> Path:
-    """The folder that holds the warehouse, downloads and dlt's working files."""
-    return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve()  # empty is unset, as in config.yaml
-
-
-def warehouse_path() -> Path:
-    """The one DuckDB file every layer lives in."""
-    return data_dir() / "warehouse.duckdb"
 
 
 def http_client() -> Client:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ops.common import exit_code, open_read_only
+from gateway import open_read_only
+from ops.common import exit_code
 
 BUSIEST_ZONE = """
 SELECT zones.zone_name, zones.borough, sum(demand.trips) AS trips

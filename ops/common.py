@@ -9,12 +9,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import duckdb
 from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
 
-from ingest.common import data_dir, warehouse_path
-from ingest.lock import WarehouseBusy
+from gateway import WarehouseUnreadable, data_dir
+from gateway.lock import WarehouseBusy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The monthly raw tables dlt lands (`source_month` is their merge key): what `make restate` restates downstream of.
@@ -35,21 +34,10 @@ def exit_code(action: Callable[[], None]) -> int:
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
-    except WorkflowError as error:
+    except (WorkflowError, WarehouseUnreadable) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     return 0
-
-
-def open_read_only(command: str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse, or a WorkflowError saying why not and to run `command` again."""
-    path = warehouse_path()
-    if not path.exists():
-        raise WorkflowError(f"No warehouse at {path} yet: `make demo` builds one.")
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as error:
-        raise WorkflowError(f"{path} cannot be read now ({error}); run `{command}` when the writer is done.") from None
 
 
 def pin_data_dir() -> Path:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ingest.common import data_dir
+from gateway import data_dir
 from ops.common import PROJECT_DIR, pin_data_dir
 from ops.ui import HOST, is_alive, port_is_free, process_field, stop_process, wait_until_up
 

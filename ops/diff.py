@@ -30,7 +30,7 @@ from sqlmesh.core.table_diff import TableDiff
 from sqlmesh.utils.date import to_ds
 from sqlmesh.utils.errors import SQLMeshError
 
-from ingest.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import WarehouseBusy, warehouse_lock
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, prod_exists, sqlmesh_context
 
 SAMPLE_ROWS = 5

@@ -16,7 +16,7 @@ import duckdb
 from sqlglot import exp
 from sqlmesh import Context
 
-from ingest.common import warehouse_path
+from gateway import warehouse_path
 from ops.common import MONTHLY_RAW_TABLES, PROJECT_DIR
 
 

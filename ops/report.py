@@ -22,8 +22,8 @@ import pandas as pd
 import vl_convert
 
 from dashboard.pages import MONTHS, PAGES, Filters
-from ingest.common import data_dir, warehouse_path
-from ops.common import WorkflowError, exit_code, open_read_only, pin_data_dir
+from gateway import data_dir, open_read_only, warehouse_path
+from ops.common import WorkflowError, exit_code, pin_data_dir
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #262730; }

@@ -33,8 +33,9 @@ import duckdb
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 from checks.approvals import record_accepted_months
-from ingest.common import IngestError, Month, data_dir, parse_months, warehouse_path
-from ingest.lock import WarehouseBusy, warehouse_lock
+from gateway import data_dir, warehouse_path
+from gateway.lock import WarehouseBusy, warehouse_lock
+from ingest.common import IngestError, Month, parse_months
 from ops.common import (
     MONTHLY_RAW_TABLES,
     PROJECT_DIR,

@@ -16,7 +16,6 @@ state never hears of the review's environment.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -24,8 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.common import warehouse_path
-from ingest.lock import warehouse_lock
+import gateway
+from gateway.lock import warehouse_lock
 from ops.common import WorkflowError, exit_code, pin_data_dir
 from ops.restate import checkpoint
 from ops.state import STATE_MOVED_TABLE, sqlmesh_on
@@ -33,14 +32,14 @@ from ops.state import STATE_MOVED_TABLE, sqlmesh_on
 
 def copy_warehouse(out: Path) -> Path:
     """Copies the warehouse (under the lock) into `out`; returns the copy's path."""
-    source = warehouse_path()
+    source = gateway.warehouse_path()
     if not source.exists():
         raise WorkflowError(f"No warehouse at {source}: set MOBILITY_DATA_DIR to the folder that holds it.")
     if out.resolve() == source.parent.resolve():
         raise WorkflowError(f"--out {out} is the warehouse's own folder: give the review a folder of its own.")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    shared_state = os.environ.get("MOBILITY_GATEWAY") == "postgres"
+    shared_state = gateway.name() == "postgres"
     with warehouse_lock("review copy"):
         started = time.monotonic()
         checkpoint(source)

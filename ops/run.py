@@ -32,10 +32,11 @@ import duckdb
 import requests
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
+from gateway import warehouse_path
+from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES
-from ingest.common import IngestError, Month, check_mirror, parse_months, warehouse_path
-from ingest.lock import WarehouseBusy, warehouse_lock
+from ingest.common import IngestError, Month, check_mirror, parse_months
 from macros.gate import unaccepted_months
 from ops import restate
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.common import warehouse_path
-from ingest.lock import warehouse_lock
+from gateway import warehouse_path
+from gateway.lock import warehouse_lock
 from ops.common import PROJECT_DIR, WorkflowError, exit_code, pin_data_dir, sqlmesh_context, sqlmesh_executable
 
 STATE_MOVED_TABLE = "state_moved"  # as macros/gate.py reads it

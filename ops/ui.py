@@ -1,7 +1,7 @@
 """`make ui [PORT=8000]` / `make ui-stop`: the SQLMesh UI on 127.0.0.1, in the background, holding the write lock.
 
 `sqlmesh ui` opens the warehouse for writing and keeps it open while it runs (DuckDB allows one writing process), so
-it is started through `python -m ingest.lock`: it waits for the current writer like any other, and while it runs
+it is started through `python -m gateway.lock`: it waits for the current writer like any other, and while it runs
 every other writer (make plan, ingest, run, restate, promote) waits MOBILITY_LOCK_TIMEOUT seconds and then stops
 with a message naming it. Its process id is kept in `$MOBILITY_DATA_DIR/ui.pid` and its output in `ui.log`;
 `make ui-stop` stops that process (it passes the signal on to the UI) and with it releases the lock.
@@ -21,7 +21,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from ingest.common import data_dir
+from gateway import data_dir
 from ops.common import PROJECT_DIR, pin_data_dir, sqlmesh_executable
 
 HOST = "127.0.0.1"
@@ -48,7 +48,7 @@ def running_pid() -> int | None:
         pid_file().unlink(missing_ok=True)
         return None
     command = process_field(pid, "command")
-    if not is_alive(pid) or "ingest.lock" not in command or " ui " not in f"{command} ":
+    if not is_alive(pid) or "gateway.lock" not in command or " ui " not in f"{command} ":
         pid_file().unlink(missing_ok=True)
         return None
     return pid
@@ -72,7 +72,7 @@ def answers(url: str) -> bool:
 def launch(port: int) -> subprocess.Popen:
     """Starts `sqlmesh ui` under the warehouse lock in its own session, its output in ui.log."""
     purpose = f"the SQLMesh UI at http://{HOST}:{port}, started by make ui"
-    command = [sys.executable, "-m", "ingest.lock", "--purpose", purpose, "--", sqlmesh_executable(), "ui"]
+    command = [sys.executable, "-m", "gateway.lock", "--purpose", purpose, "--", sqlmesh_executable(), "ui"]
     command += ["--host", HOST, "--port", str(port)]
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data_dir()), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
     data_dir().mkdir(parents=True, exist_ok=True)

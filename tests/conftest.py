@@ -156,6 +156,7 @@ PROJECT_FILES = (
     "linter",
     "checks",
     "Makefile",
+    "gateway",
     "ingest",
     "ops",
     "dashboard",

@@ -88,7 +88,7 @@ class Workspace:
 
     def sqlmesh(self, *args: str) -> subprocess.CompletedProcess:
         """`sqlmesh ...` under the warehouse lock, as the Makefile runs it."""
-        return self.run(sys.executable, "-m", "ingest.lock", "--", SQLMESH, *args)
+        return self.run(sys.executable, "-m", "gateway.lock", "--", SQLMESH, *args)
 
     def edit(self, relative: str, pattern: str, replacement: str) -> None:
         """Replaces the first match of a regex in a project file, failing when the file no longer has it."""

@@ -11,7 +11,7 @@ import pytest
 from sqlmesh import Context
 
 from checks import scan
-from ingest.common import data_dir, warehouse_path
+from gateway import data_dir, warehouse_path
 from tests.conftest import ROOT
 
 

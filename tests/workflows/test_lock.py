@@ -24,10 +24,10 @@ def start(project: Path, data: Path, *command: str) -> subprocess.Popen:
 
 @pytest.fixture
 def lock_holder(repository: Path, data: Path) -> Iterator[subprocess.Popen]:
-    """Another process holding the warehouse lock (python -m ingest.lock around a sleeping command)."""
+    """Another process holding the warehouse lock (python -m gateway.lock around a sleeping command)."""
     code = "print('held', flush=True); import time; time.sleep(60)"
     holder = start(
-        repository, data, PYTHON, "-m", "ingest.lock", "--purpose", "a test holder", "--", PYTHON, "-c", code
+        repository, data, PYTHON, "-m", "gateway.lock", "--purpose", "a test holder", "--", PYTHON, "-c", code
     )
     assert holder.stdout.readline().strip() == "held"
     yield holder
@@ -63,11 +63,11 @@ def test_a_duckdb_holder_outside_make_is_named_too(repository: Path, data: Path)
 
 
 def test_a_writer_waits_for_the_holder_to_finish(repository: Path, data: Path):
-    holder = start(repository, data, PYTHON, "-m", "ingest.lock", "--", PYTHON, "-c", "import time; time.sleep(2)")
+    holder = start(repository, data, PYTHON, "-m", "gateway.lock", "--", PYTHON, "-c", "import time; time.sleep(2)")
     time.sleep(0.5)
     started = time.monotonic()
     waiter = subprocess.run(
-        [PYTHON, "-m", "ingest.lock", "--", "true"], cwd=repository, env=environment(data, MOBILITY_LOCK_TIMEOUT="30")
+        [PYTHON, "-m", "gateway.lock", "--", "true"], cwd=repository, env=environment(data, MOBILITY_LOCK_TIMEOUT="30")
     )
     holder.wait(timeout=10)
 
@@ -77,14 +77,14 @@ def test_a_writer_waits_for_the_holder_to_finish(repository: Path, data: Path):
 
 def test_nested_writers_inherit_the_lock_and_kill_stops_the_command(repository: Path, data: Path):
     nested = subprocess.run(
-        [PYTHON, "-m", "ingest.lock", "--", PYTHON, "-m", "ingest.lock", "--", "true"],
+        [PYTHON, "-m", "gateway.lock", "--", PYTHON, "-m", "gateway.lock", "--", "true"],
         cwd=repository,
         env=environment(data, MOBILITY_LOCK_TIMEOUT="2"),
         timeout=30,
     )
     assert nested.returncode == 0  # the inner writer did not wait for its own parent
 
-    wrapper = start(repository, data, PYTHON, "-m", "ingest.lock", "--", "sleep", "60")
+    wrapper = start(repository, data, PYTHON, "-m", "gateway.lock", "--", "sleep", "60")
     children, deadline = [], time.monotonic() + 30  # the wrapper starts its command once it holds the lock
     while not children and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -80,7 +80,7 @@ def test_restate_changes_prod_only_when_the_checks_pass(repository: Path, data: 
     # A bare restatement plan would put the re-landed month into prod with no scan: the before_all gate refuses it.
     sqlmesh = [str(repository / ".venv/bin/sqlmesh"), "plan", "--restate-model", "raw_tlc.yellow_trips"]
     sqlmesh += ["--start", "2024-10-01", "--end", "2024-10-31", "--auto-apply", "--no-prompts"]
-    bare = python(repository, data, "-m", "ingest.lock", "--", *sqlmesh)
+    bare = python(repository, data, "-m", "gateway.lock", "--", *sqlmesh)
     assert bare.returncode != 0, output(bare)
     assert "raw_tlc.yellow_trips 2024-10" in bare.stdout + bare.stderr and "make restate" in bare.stdout + bare.stderr
     assert rows(data, since="2024-10-01") == october

@@ -155,7 +155,7 @@ def prod_answers(data: Path) -> list[list[tuple]]:
 def after_janitor(clone: Path, data: Path) -> list[list[tuple]]:
     """`sqlmesh janitor --ignore-ttl` on the warehouse prod serves, then prod's answers."""
     janitor = subprocess.run(
-        [str(clone / ".venv/bin/python"), "-m", "ingest.lock", "--", str(clone / ".venv/bin/sqlmesh")]
+        [str(clone / ".venv/bin/python"), "-m", "gateway.lock", "--", str(clone / ".venv/bin/sqlmesh")]
         + ["janitor", "--ignore-ttl"],
         cwd=clone,
         env=environment(data),

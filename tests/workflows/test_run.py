@@ -82,7 +82,7 @@ def test_a_month_that_lost_most_rows_stays_out_of_prod(repository: Path, data: P
     assert read(data, "SELECT count(*) FROM marts.agg_trips_by_weather_hour WHERE weather_at >= '2024-11-01'") == [(0,)]
 
     # The landed month cannot reach prod around the gate either: a bare `sqlmesh run` is refused, naming it.
-    bare = python(repository, data, "-m", "ingest.lock", "--", str(repository / ".venv/bin/sqlmesh"), "run")
+    bare = python(repository, data, "-m", "gateway.lock", "--", str(repository / ".venv/bin/sqlmesh"), "run")
     assert bare.returncode != 0, output(bare)
     assert "have not passed the checks" in bare.stdout + bare.stderr
     assert "raw_tlc.yellow_trips 2024-11" in bare.stdout + bare.stderr

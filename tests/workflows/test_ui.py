@@ -121,5 +121,5 @@ def test_ui_stop_releases_the_warehouse(repository: Path, data: Path) -> None:
     assert stopped.returncode == 0, output(stopped)
     assert f"Stopped the SQLMesh UI (PID {pid})" in stopped.stdout
     assert not (data / "ui.pid").exists() and not is_alive(pid)
-    writer = python(repository, data, "-m", "ingest.lock", "--", "true")
+    writer = python(repository, data, "-m", "gateway.lock", "--", "true")
     assert writer.returncode == 0, output(writer)

@@ -9,8 +9,8 @@ A process started by the holder (a `sqlmesh` or `python -m ingest` step of `make
 `make promote`) inherits the lock: it finds the holder's PID among its ancestors in `MOBILITY_LOCK_HOLDER` and goes
 ahead without waiting for its own parent.
 
-    python -m ingest.lock -- sqlmesh plan dev      # run a command while holding the lock
-    python -m ingest.lock --purpose "the SQLMesh UI (make ui)" -- sqlmesh ui
+    python -m gateway.lock -- sqlmesh plan dev      # run a command while holding the lock
+    python -m gateway.lock --purpose "the SQLMesh UI (make ui)" -- sqlmesh ui
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.common import IngestError, warehouse_path
+from gateway import GatewayError, warehouse_path
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
 FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
-class WarehouseBusy(IngestError):
+class WarehouseBusy(GatewayError):
     """Another process holds the warehouse for longer than we may wait."""
 
 
@@ -162,7 +162,7 @@ def main(argv: list[str]) -> int:
         purpose, argv = argv[1], argv[2:]
     command = argv[1:] if argv and argv[0] == "--" else argv
     if not command:
-        print("usage: python -m ingest.lock [--purpose TEXT] -- COMMAND [ARGS...]", file=sys.stderr)
+        print("usage: python -m gateway.lock [--purpose TEXT] -- COMMAND [ARGS...]", file=sys.stderr)
         return 2
     try:
         with warehouse_lock(purpose or " ".join(command)):

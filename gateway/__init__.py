@@ -1,0 +1,71 @@
+"""What every layer shares about the warehouse: which gateway, where its data lives, how to read it.
+
+Ingest, checks, ops, the dashboard and the Makefile all ask here, so switching gateway is a change in one place.
+The one-writer lock is gateway/lock.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+GATEWAY_VARIABLE = "MOBILITY_GATEWAY"  # config.yaml's default_gateway reads the same variable
+DEFAULT_GATEWAY = "local"
+# The SQLMesh gateways of config.yaml and the engine each runs on; `postgres` keeps DuckDB, with the state in Postgres.
+ENGINES = {"local": "duckdb", "postgres": "duckdb", "spark": "spark"}
+
+
+class GatewayError(Exception):
+    """The warehouse cannot be used as asked; the message says why and what to do."""
+
+
+class WarehouseUnreadable(GatewayError):
+    """The warehouse cannot be opened for reading: not built yet, or a writer holds it."""
+
+
+def name() -> str:
+    """The SQLMesh gateway in use: MOBILITY_GATEWAY, `local` when unset or empty (as in config.yaml)."""
+    return os.environ.get(GATEWAY_VARIABLE) or DEFAULT_GATEWAY
+
+
+def engine() -> str:
+    """The engine the gateway in use runs on, or a GatewayError naming the gateways there are."""
+    gateway = name()
+    if gateway not in ENGINES:
+        raise GatewayError(f"{GATEWAY_VARIABLE}={gateway} is not a gateway: choose one of {', '.join(ENGINES)}.")
+    return ENGINES[gateway]
+
+
+def data_dir() -> Path:
+    """The folder that holds the warehouse, downloads and dlt's working files."""
+    return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve()  # empty is unset, as in config.yaml
+
+
+def warehouse_path() -> Path:
+    """The one DuckDB file every layer lives in."""
+    return data_dir() / "warehouse.duckdb"
+
+
+def spark_dir() -> Path:
+    """The folder of the coming Spark gateway's own files."""
+    return data_dir() / "spark"
+
+
+def lake_dir() -> Path:
+    """The folder of the coming Spark gateway's tables (its lake)."""
+    return data_dir() / "lake"
+
+
+def open_read_only(command: str) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the warehouse, or a WarehouseUnreadable saying why not and to run `command` again."""
+    path = warehouse_path()
+    if not path.exists():
+        raise WarehouseUnreadable(f"No warehouse at {path} yet: `make demo` builds one.")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as error:
+        raise WarehouseUnreadable(
+            f"{path} cannot be read now ({error}); run `{command}` when the writer is done."
+        ) from None
