@@ -23,7 +23,7 @@ from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.environment import EnvironmentNamingInfo
 from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
 
-from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, unaccepted_sql
+from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, sql, unaccepted_sql
 
 APPROVALS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
@@ -123,9 +123,10 @@ def record_approval(
         for snapshot in snapshots
     ]
     adapter = context.engine_adapter
-    adapter.execute("CREATE SCHEMA IF NOT EXISTS gate")
-    adapter.execute(APPROVALS_DDL)
-    adapter.execute(APPROVALS_UPGRADE)
+    adapter.create_schema("gate")
+    adapter.execute(sql(APPROVALS_DDL))
+    if adapter.dialect == "duckdb":  # a table from before the column; a Spark one was always created with it
+        adapter.execute(APPROVALS_UPGRADE)
     adapter.execute(exp.insert(exp.Values(expressions=rows), APPROVALS_TABLE, columns=list(APPROVALS_COLUMNS)))
     return approval_id
 
@@ -138,8 +139,8 @@ def record_accepted_months(
     Called only after a scan passed on data built from exactly this content (the caller holds the warehouse lock).
     Returns (raw table, YYYY-MM, rows) of each month recorded.
     """
-    adapter.execute("CREATE SCHEMA IF NOT EXISTS gate")
-    adapter.execute(ACCEPTED_DDL)
+    adapter.create_schema("gate")
+    adapter.execute(sql(ACCEPTED_DDL))
     query = unaccepted_sql(adapter)
     if query is None:
         return []
@@ -147,11 +148,11 @@ def record_accepted_months(
         listed = ", ".join(f"DATE '{month.isoformat()}'" for month in months) or "NULL"
         query = f"SELECT * FROM ({query}) WHERE source_month IN ({listed})"
     recorded = adapter.fetchall(
-        f"SELECT raw_table, CAST(source_month AS VARCHAR), landed_rows FROM ({query}) ORDER BY ALL"
+        sql(f"SELECT raw_table, CAST(source_month AS VARCHAR), landed_rows FROM ({query}) ORDER BY 1, 2, 3")
     )
     accepted_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
     by = exp.Literal.string(accepted_by).sql()
-    adapter.execute(f"INSERT INTO {ACCEPTED_TABLE} SELECT *, TIMESTAMP '{accepted_at}', {by} FROM ({query})")
+    adapter.execute(sql(f"INSERT INTO {ACCEPTED_TABLE} SELECT *, TIMESTAMP '{accepted_at}', {by} FROM ({query})"))
     return [(table, month[:7], rows) for table, month, rows in recorded]
 
 
@@ -159,7 +160,7 @@ def approved_keys(context: Context, approval_id: str) -> set[tuple[str, str]]:
     """(name, identifier) of the snapshots one approval covers."""
     literal = exp.Literal.string(approval_id).sql()
     rows = context.engine_adapter.fetchall(
-        f"SELECT name, identifier FROM {APPROVALS_TABLE} WHERE approval_id = {literal}"
+        sql(f"SELECT name, identifier FROM {APPROVALS_TABLE} WHERE approval_id = {literal}")
     )
     return {(name, identifier) for name, identifier in rows}
 

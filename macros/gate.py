@@ -20,6 +20,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
@@ -35,6 +36,11 @@ CANDIDATE_SUFFIX = "-candidate"
 SHOWN_NAMES = 8
 
 
+def sql(text: str) -> exp.Expression:
+    """SQL written in DuckDB's dialect, as an expression each engine adapter renders in its own (DuckDB or Spark)."""
+    return sqlglot.parse_one(text, read="duckdb")
+
+
 def _short_name(fqn: str) -> str:
     """`"warehouse"."marts"."fct_taxi_trips"` as `marts.fct_taxi_trips`."""
     return ".".join(part.strip('"') for part in fqn.split(".")[-2:])
@@ -47,7 +53,7 @@ def _approved_sets(evaluator: MacroEvaluator, identifiers: list[str]) -> dict[st
         return {}
     listed = ", ".join(exp.Literal.string(identifier).sql() for identifier in identifiers)
     rows = adapter.fetchall(
-        f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE} WHERE identifier IN ({listed})"
+        sql(f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE} WHERE identifier IN ({listed})")
     )
     approvals: dict[str, set[tuple[str, str]]] = {}
     for approval_id, name, identifier in rows:
@@ -99,13 +105,24 @@ def unaccepted_sql(adapter: EngineAdapter) -> str | None:
 def unaccepted_months(adapter: EngineAdapter) -> list[tuple[str, object, int]]:
     """(raw table, month, rows) of every landed month whose current content no passing scan accepted."""
     query = unaccepted_sql(adapter)
-    return sorted((table, month, rows) for table, month, rows, _ in adapter.fetchall(query)) if query else []
+    return sorted((table, month, rows) for table, month, rows, _ in adapter.fetchall(sql(query))) if query else []
 
 
 def is_candidate(adapter: EngineAdapter) -> bool:
-    """True on a candidate copy of the warehouse, which replaces the warehouse only after its checks pass."""
+    """True on a candidate copy of the warehouse, which replaces the warehouse only after its checks pass.
+
+    Only a DuckDB warehouse is copied; on Spark the tables are shared and never a candidate."""
+    if adapter.dialect != "duckdb":
+        return False
     rows = adapter.fetchall("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
     return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
+
+
+def _error(evaluator: MacroEvaluator, message: str) -> exp.Expression:
+    """SELECT of the engine's function that fails the statement with `message` (error on DuckDB, raise_error on
+    Spark): the plan or run stops before anything changes."""
+    function = "error" if evaluator.dialect == "duckdb" else "raise_error"
+    return exp.select(exp.func(function, exp.Literal.string(message)))
 
 
 def _wrong_state(moved: str | None, gateway: str | None) -> str:
@@ -131,17 +148,15 @@ def _unchecked(months: list[tuple[str, object, int]]) -> str:
 
 def state_moved_to(adapter: EngineAdapter) -> str | None:
     """The gateway whose state this warehouse's state moved to (`make state-to-postgres`), if it moved."""
-    found = adapter.fetchall(
-        f"SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'gate' AND table_name = '{STATE_MOVED_TABLE}'"
-    )
-    if not found or not found[0][0]:
+    if not adapter.table_exists(f"gate.{STATE_MOVED_TABLE}"):
         return None
-    return adapter.fetchall(f"SELECT gateway FROM gate.{STATE_MOVED_TABLE}")[0][0]
+    return adapter.fetchall(sql(f"SELECT gateway FROM gate.{STATE_MOVED_TABLE}"))[0][0]
 
 
 @macro()
 def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
-    """In prod: SELECT error(...) naming the unapproved models, else a no-op SELECT; always a no-op elsewhere.
+    """In prod: SELECT error(...) (raise_error on Spark) naming the unapproved models, else a no-op SELECT; always a
+    no-op elsewhere.
 
     In every environment: an error when the warehouse's state moved to another gateway's state (Postgres) and this
     command runs on the state in the file, which no longer knows what the warehouse holds."""
@@ -149,14 +164,14 @@ def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
         return exp.select(exp.Literal.string("promotion gate: loading").as_("gate"))
     moved = state_moved_to(evaluator.engine_adapter)
     if moved and moved != evaluator.gateway:
-        return exp.select(exp.func("error", exp.Literal.string(_wrong_state(moved, evaluator.gateway))))
+        return _error(evaluator, _wrong_state(moved, evaluator.gateway))
     if evaluator.this_env != "prod":
         return exp.select(exp.Literal.string("promotion gate: not prod").as_("gate"))
     names = unapproved_snapshots(evaluator)
     if names:
-        return exp.select(exp.func("error", exp.Literal.string(_refusal(names))))
+        return _error(evaluator, _refusal(names))
     adapter = evaluator.engine_adapter
     unchecked = [] if is_candidate(adapter) else unaccepted_months(adapter)
     if unchecked:
-        return exp.select(exp.func("error", exp.Literal.string(_unchecked(unchecked))))
+        return _error(evaluator, _unchecked(unchecked))
     return exp.select(exp.Literal.string("promotion gate: approved snapshots over accepted raw months").as_("gate"))

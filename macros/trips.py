@@ -10,6 +10,7 @@ from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
 VOIDED_TRIP = 6  # TLC payment type "Voided trip"
+NEW_YORK = "America/New_York"  # the zone of every TLC and Citi Bike wall-clock time
 
 
 def _column(name: str) -> exp.Column:
@@ -18,7 +19,7 @@ def _column(name: str) -> exp.Column:
 
 def _stray(event_at: exp.Expression, source_month: exp.Expression) -> exp.Expression:
     """TRUE when the event falls outside the month of its file (or has no time at all)."""
-    month_of_event = exp.cast(exp.func("DATE_TRUNC", exp.Literal.string("month"), event_at), "DATE")
+    month_of_event = exp.cast(exp.func("DATE_TRUNC", exp.Literal.string("month"), event_at, dialect="duckdb"), "DATE")
     return exp.func("COALESCE", exp.NEQ(this=month_of_event, expression=source_month), exp.true())
 
 
@@ -88,13 +89,37 @@ def bike_exclusion_reason(evaluator: MacroEvaluator) -> exp.Expression:
     )
 
 
+def _convert(timestamp: exp.Expression, source: str, target: str) -> exp.Expression:
+    """A naive time in zone `source` as the naive time in zone `target`: `AT TIME ZONE` twice on DuckDB,
+    CONVERT_TIMEZONE on Spark (SQLGlot renders the one expression for each engine)."""
+    converted = exp.ConvertTimezone(
+        source_tz=exp.Literal.string(source), target_tz=exp.Literal.string(target), timestamp=timestamp
+    )
+    return exp.cast(converted, "TIMESTAMP")  # typed, so SQLMesh knows the column (TIMESTAMP_NTZ on Spark)
+
+
+def _hour(timestamp: exp.Expression) -> exp.Expression:
+    return exp.func("DATE_TRUNC", exp.Literal.string("HOUR"), timestamp, dialect="duckdb")
+
+
+@macro()
+def utc_to_local(evaluator: MacroEvaluator, utc_at: exp.Expression) -> exp.Expression:
+    """A UTC instant as naive New York wall-clock time."""
+    return _convert(utc_at, "UTC", NEW_YORK)
+
+
 @macro()
 def local_hour_as_utc(evaluator: MacroEvaluator, local_at: exp.Expression) -> exp.Expression:
     """The UTC start (naive) of the hour a naive New York wall-clock time falls in.
 
     A wall-clock time skipped at spring-forward lands in the hour after; one repeated at fall-back resolves to
-    standard time, so each trip is counted in exactly one UTC hour whatever the session time zone.
+    standard time (the later instant), so each trip is counted in exactly one UTC hour whatever the session time
+    zone. Engines resolve that repeated hour differently (DuckDB to standard time, Spark to daylight time), so the
+    macro asks explicitly: when the hour after the engine's answer still reads as the same wall-clock hour, the
+    answer was the daylight one and the later hour is taken.
     """
-    local_hour = exp.func("DATE_TRUNC", exp.Literal.string("HOUR"), local_at)
-    instant = exp.func("TIMEZONE", exp.Literal.string("America/New_York"), local_hour)
-    return exp.func("DATE_TRUNC", exp.Literal.string("HOUR"), exp.func("TIMEZONE", exp.Literal.string("UTC"), instant))
+    local_hour = _hour(local_at)
+    guess = _hour(_convert(local_hour, NEW_YORK, "UTC"))
+    later = exp.Add(this=guess, expression=exp.Interval(this=exp.Literal.string("1"), unit=exp.Var(this="HOUR")))
+    repeated = exp.EQ(this=_convert(later.copy(), "UTC", NEW_YORK), expression=local_hour.copy())
+    return exp.Case().when(repeated, later).else_(guess.copy())

@@ -78,7 +78,7 @@ def raw_hours_landed(
     adapter = context.engine_adapter
     if not adapter.table_exists(table):
         return False
-    hour = exp.func("DATE_TRUNC", exp.Literal.string("hour"), exp.column(column, quoted=True))
+    hour = exp.func("DATE_TRUNC", exp.Literal.string("hour"), exp.column(column, quoted=True), dialect="duckdb")
     first, last = as_utc(batch[0][0]) - timedelta(hours=1), as_utc(batch[-1][1]) + timedelta(hours=1)
     query = (
         exp.select(hour)

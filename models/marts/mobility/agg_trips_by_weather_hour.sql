@@ -5,8 +5,10 @@ MODEL (
   name marts.agg_trips_by_weather_hour,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column weather_at,
+    partition_by_time_column FALSE, /* a timestamp: a partition per value (Spark's metastore refuses it) */
     batch_size 31
   ),
+  partitioned_by weather_date, /* Spark overwrites a batch's days (dynamic partition overwrite) */
   owner analytics,
   grain weather_at_utc,
   signals (
@@ -74,7 +76,8 @@ SELECT
   weather.temperature_c, /* air temperature, deg C */
   weather.precipitation_mm, /* precipitation in the hour, mm */
   weather.weather_at_utc, /* start of the hour, UTC */
-  weather.weather_at /* start of the hour, local New York time (01:00 twice on a fall-back day) */
+  weather.weather_at, /* start of the hour, local New York time (01:00 twice on a fall-back day) */
+  weather.weather_at::DATE AS weather_date /* local date of the hour */
 FROM weather
 LEFT JOIN taxi_by_hour
   ON weather.weather_at_utc = taxi_by_hour.hour_at_utc

@@ -4,8 +4,10 @@ MODEL (
   name marts.agg_taxi_demand_by_zone_hour,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column pickup_hour_at,
+    partition_by_time_column FALSE, /* a timestamp: a partition per value (Spark's metastore refuses it) */
     batch_size 31
   ),
+  partitioned_by pickup_date, /* Spark overwrites a batch's days (dynamic partition overwrite) */
   owner analytics,
   grain (pickup_zone_id, pickup_hour_at),
   depends_on [marts.dim_zones],
@@ -42,13 +44,14 @@ SELECT
   SUM(total_amount) AS revenue_amount, /* total charged in dollars */
   COUNT(*) FILTER(WHERE
     is_plausible) AS plausible_trips, /* trips without a quality flag, the base of the averages */
-  AVG(fare_amount) FILTER(WHERE
-    is_plausible)::DECIMAL(10, 2) AS average_fare_amount, /* mean fare in dollars, trips without a quality flag */
+  AVG(fare_amount::DOUBLE) FILTER(WHERE
+    is_plausible) AS average_fare_amount, /* mean fare in dollars, trips without a quality flag (unrounded: rounding a mean that falls on half a cent differs between engines) */
   AVG(duration_seconds) FILTER(WHERE
     is_plausible) AS average_duration_seconds, /* mean trip duration in seconds, trips without a quality flag */
   AVG(trip_distance_miles) FILTER(WHERE
     is_plausible) AS average_distance_miles, /* mean trip distance in miles, trips without a quality flag */
-  DATE_TRUNC('HOUR', pickup_at) AS pickup_hour_at /* start of the local pickup hour */
+  DATE_TRUNC('HOUR', pickup_at) AS pickup_hour_at, /* start of the local pickup hour */
+  DATE_TRUNC('HOUR', pickup_at)::DATE AS pickup_date /* local date of the pickup hour */
 FROM trips
 GROUP BY
   pickup_zone_id,

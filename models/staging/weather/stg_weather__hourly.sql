@@ -37,6 +37,6 @@ SELECT
   source_request, /* the archive request (or mirror path) the row came from */
   source_month, /* first day of the local New York month the hour falls in */
   weather_at_utc, /* start of the hour, UTC */
-  TIMEZONE('America/New_York', TIMEZONE('UTC', weather_at_utc))::TIMESTAMP AS weather_at, /* start of the hour, local New York time */
+  @utc_to_local(weather_at_utc) AS weather_at, /* start of the hour, local New York time */
   load_id /* dlt load that landed the row */
 FROM renamed

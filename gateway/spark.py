@@ -1,0 +1,65 @@
+"""The Spark gateway's session, built from config.yaml's `spark` connection so that ingest, the checks and SQLMesh
+all talk to the same catalog with the same settings.
+
+Locally Spark runs inside the Python process (pyspark needs Java 17) and keeps its catalog in an embedded Derby
+metastore under `$MOBILITY_DATA_DIR/spark/`, which admits one process at a time: every writer holds the warehouse
+lock (gateway/lock.py) as on DuckDB.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gateway import GatewayError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+GATEWAY = "spark"
+
+
+def require_java() -> None:
+    """Spark needs a Java runtime (17); a GatewayError says so instead of py4j's traceback."""
+    java_home = os.path.join(os.environ.get("JAVA_HOME", ""), "bin")
+    java = shutil.which("java", path=java_home + os.pathsep + os.environ.get("PATH", ""))
+    if java is None:
+        raise GatewayError(
+            "The spark gateway needs Java 17 and none was found: install a JDK 17 (Debian: openjdk-17-jre-headless) "
+            "or set JAVA_HOME, then run the command again."
+        )
+    version = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
+    if '"17' not in version and '"11' not in version and '"21' not in version:
+        raise GatewayError(f"The spark gateway needs Java 17; {java} is: {version.splitlines()[0] if version else '?'}")
+
+
+@functools.cache
+def settings() -> dict[str, str]:
+    """The Spark configuration of config.yaml's `spark` gateway, its environment variables resolved."""
+    from sqlmesh.core.config import Config
+    from sqlmesh.core.config.loader import load_config_from_paths
+
+    config = load_config_from_paths(Config, [PROJECT_DIR / "config.yaml"])
+    connection = config.gateways[GATEWAY].connection
+    if connection is None or connection.type_ != "spark":
+        raise GatewayError(f"config.yaml has no spark connection in gateway `{GATEWAY}`.")
+    if connection.config_dir:
+        os.environ["SPARK_CONF_DIR"] = connection.config_dir
+    return {key: str(value) for key, value in connection.config.items()}
+
+
+def session() -> SparkSession:
+    """The process's Spark session with the gateway's settings (the one SQLMesh uses when it runs in this process)."""
+    require_java()
+    from pyspark.conf import SparkConf
+    from pyspark.sql import SparkSession
+
+    conf = SparkConf()
+    for key, value in settings().items():
+        conf.set(key, value)
+    return SparkSession.builder.config(conf=conf).enableHiveSupport().getOrCreate()
