@@ -14,6 +14,17 @@ ENV ?= dev
 BASE ?= main
 PORT ?= 8000
 WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+# The SQLMesh gateway of config.yaml every target uses: empty is `local` (DuckDB); `spark` runs the same models,
+# checks and gate on Spark (README "Spark"); `postgres` keeps DuckDB with the state in Postgres.
+GATEWAY ?=
+ifneq ($(GATEWAY),)
+export MOBILITY_GATEWAY := $(GATEWAY)
+endif
+ifeq ($(MOBILITY_GATEWAY),spark)
+ifeq ($(shell command -v java || test -x "$$JAVA_HOME/bin/java" && echo yes),)
+$(error the spark gateway needs Java 17: install a JDK 17 (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME)
+endif
+endif
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -74,7 +85,7 @@ test: $(STAMP) ## Unit tests, lint, format check and the pytest suite
 	$(VENV)/bin/sqlmesh test
 	$(VENV)/bin/sqlmesh format --check
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -q -m "not ui"
+	$(PY) -m pytest -q -m "not ui and not spark"
 
 demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, Soda gate, promote to prod
 	$(MAKE) --no-print-directory sample
@@ -91,7 +102,7 @@ bench: $(STAMP) ## Measure ingest, backfill, one-day run, promotion and queries:
 clean: ## Remove the warehouse and generated data (keeps .venv)
 	rm -rf $(MOBILITY_DATA_DIR)
 
-.PHONY: diff ui ui-stop restate test-ui
+.PHONY: diff ui ui-stop restate test-ui parity test-spark
 
 diff: $(STAMP) ## Review the working tree against prod as Markdown: models, SQL diff, backfill, data diff [BASE=main]
 	@$(PY) -m ops.diff --base $(BASE)
@@ -117,6 +128,12 @@ ui-stop: ## Stop the SQLMesh UI started by make ui (by its process id) and relea
 restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data, through the checks [OVERRIDE=...]
 	@test -n "$(MONTH)" || { echo "usage: make restate MONTH=YYYY-MM[:YYYY-MM]"; exit 2; }
 	$(PY) -m ops.restate --month $(MONTH) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
+
+parity: $(STAMP) ## The same sample on DuckDB and Spark, every mart compared column by column [SCALE=0.01] [MONTHS=2024-09:2024-10]
+	$(PY) -m ops.parity --scale $(SCALE) --months $(if $(filter command line,$(origin MONTHS)),$(MONTHS),2024-09:2024-10) --out $(MOBILITY_DATA_DIR)/parity
+
+test-spark: $(STAMP) ## The Spark gateway's longer tests (pytest -m spark: lake landing, gate on Spark); needs Java 17
+	$(PY) -m pytest -q -m spark
 
 test-ui: $(STAMP) ## Browser tests of the SQLMesh UI and the dashboard (pytest -m ui; needs chromium at /usr/bin/chromium)
 	$(PY) -m pytest -q -m ui

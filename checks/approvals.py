@@ -23,6 +23,7 @@ from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.environment import EnvironmentNamingInfo
 from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
 
+from gateway import spark
 from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, sql, unaccepted_sql
 
 APPROVALS_DDL = f"""
@@ -73,6 +74,7 @@ def sqlmesh_context(project_dir: Path) -> Iterator[Context]:
         yield context
     finally:
         context.close()
+        spark.release()  # on Spark, the next process needs the metastore
 
 
 def environment_snapshots(context: Context, environment: str) -> list[SnapshotTableInfo]:

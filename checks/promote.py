@@ -34,6 +34,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import gateway
 from checks.approvals import (
     GateError,
     approved_keys,
@@ -170,7 +171,12 @@ def checks_summary(report: ScanReport) -> dict:
 
 
 def run_new_months(gate: Gate) -> int | None:
-    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure."""
+    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure.
+
+    On the spark gateway there is no candidate copy: the build of ENV computes the new months and the scan checks
+    them there, before the approval records them."""
+    if gateway.engine() == "spark":
+        return None
     with sqlmesh_context(PROJECT_DIR) as context:
         if not prod_keys(context):
             return None

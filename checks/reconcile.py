@@ -18,7 +18,11 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+import sqlglot
+from sqlglot import exp
+from sqlmesh.utils import yaml as sqlmesh_yaml
+
+from macros.trips import local_hour_as_utc
 
 OUTPUT = Path(__file__).resolve().parent / "reconciliation.yml"
 CONFIG = Path(__file__).resolve().parent.parent / "config.yaml"
@@ -108,8 +112,12 @@ RAW_WEATHER = """
     FROM raw_weather.hourly
   )"""
 
-# The UTC hour a naive New York time falls in (a skipped hour moves forward, a repeated one is standard time).
-UTC_HOUR = "DATE_TRUNC('hour', TIMEZONE('UTC', TIMEZONE('America/New_York', DATE_TRUNC('hour', {column}))))"
+
+def utc_hour(column: str) -> str:
+    """The UTC hour a naive New York time falls in (a skipped hour moves forward, a repeated one is standard time),
+    by the models' own rule (macros/trips.py), so that it reads the same on DuckDB and Spark."""
+    rule = local_hour_as_utc(None, exp.column(column)).sql("duckdb")
+    return sqlglot.parse_one(rule, read="duckdb").sql("duckdb")  # as SQLMesh reads the macro: runnable DuckDB SQL
 
 
 @dataclass(frozen=True)
@@ -216,10 +224,11 @@ MARTS = (
             Measure("passengers", "SUM(passengers)"),
             money("revenue_amount", "SUM(total)"),
             Measure("plausible_trips", "COUNT(*) FILTER (WHERE is_plausible)"),
-            Measure("average_fare_amount", "CAST(AVG(fare) FILTER (WHERE is_plausible) AS DECIMAL(10, 2))"),
+            Measure("average_fare_amount", "AVG(CAST(fare AS DOUBLE)) FILTER (WHERE is_plausible)", 1e-6),
             Measure("average_duration_seconds", "AVG(duration_seconds) FILTER (WHERE is_plausible)", 1e-6),
             Measure("average_distance_miles", "AVG(distance_miles) FILTER (WHERE is_plausible)", 1e-6),
         ),
+        exempt={"pickup_date": "the local date of pickup_hour_at (the table's partition on Spark)"},
     ),
     Mart(
         name="agg_taxi_revenue_by_payment_day",
@@ -312,8 +321,8 @@ MARTS = (
         name="agg_trips_by_weather_hour",
         month="CAST(DATE_TRUNC('month', weather_at) AS DATE)",
         keys={"weather_at_utc": "weather.hour_utc"},
-        source=f"weather LEFT JOIN (SELECT {UTC_HOUR.format(column='pickup_at')} AS hour_utc, 'taxi' AS mode "
-        f"FROM taxi UNION ALL SELECT {UTC_HOUR.format(column='started_at')}, 'bike' FROM bike) AS trips "
+        source=f"weather LEFT JOIN (SELECT {utc_hour('pickup_at')} AS hour_utc, 'taxi' AS mode "
+        f"FROM taxi UNION ALL SELECT {utc_hour('started_at')}, 'bike' FROM bike) AS trips "
         "ON trips.hour_utc = weather.hour_utc",
         tables=(*TAXI_TABLES, *BIKE_TABLES, *WEATHER_TABLES),
         landed_in="all",
@@ -327,6 +336,7 @@ MARTS = (
             "temperature_c": "weather value passed through",
             "precipitation_mm": "weather value passed through",
             "weather_at": "local label of weather_at_utc",
+            "weather_date": "the local date of weather_at (the table's partition on Spark)",
         },
     ),
 )
@@ -506,7 +516,7 @@ def coverage_check() -> str:
 
 def policy_thresholds() -> dict[str, object]:
     """The validity policy's thresholds, from config.yaml's variables (the models read the same values)."""
-    return yaml.safe_load(CONFIG.read_text())["variables"]
+    return sqlmesh_yaml.load(CONFIG)["variables"]  # config.yaml is a Jinja template
 
 
 def empty_check() -> str:

@@ -9,6 +9,10 @@ A name the gate does not define is an error naming the file. The one way to chan
 `--override NAME=VALUE[,NAME=VALUE]` (make check/promote OVERRIDE=...), shown in the report and in its summary.
 The warehouse is opened read-only: scan between writers (ingest, plan, run).
 
+On the spark gateway the same files run through soda-core-spark-df on the process's Spark session (gateway/spark.py):
+their SQL is written in DuckDB's dialect, and every `fail query` and `fail condition` is rendered for Spark by
+SQLGlot, as SQLMesh renders the models.
+
 Exit code: 0 when every check passes or only warns, 1 when a check fails, 2 when Soda could not run the checks
 (configuration, SQL or connection error). The promotion gate treats 1 and 2 alike.
 """
@@ -23,9 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import sqlglot
 import yaml
 from jinja2 import TemplateError, meta
+from sqlmesh.utils import yaml as sqlmesh_yaml
 
+import gateway
 from checks.soda_core import (
     Check,
     Log,
@@ -53,6 +60,12 @@ LAST_MONTH = "9999-12-01"
 NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NOT_COMPUTED = re.compile(r"Metrics '.*' were not computed for check")
+SPARK_DIALECT = "spark"
+NO_ACCEPTED_MONTHS = (
+    "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
+)
+SQL_KEYS = ("fail query", "warn query")  # SodaCL keys whose value is a query in the warehouse's SQL
+CONDITION_KEYS = ("fail condition", "warn condition")  # ... and a boolean SQL expression
 
 
 class ScanSetupError(Exception):
@@ -215,7 +228,7 @@ def load_thresholds(path: Path) -> dict[str, str]:
 def models_start_month() -> str:
     """The first month the models build (config.yaml model_defaults.start): raw months before it are not checked."""
     try:
-        start = str(yaml.safe_load((PROJECT_DIR / "config.yaml").read_text())["model_defaults"]["start"])
+        start = str(sqlmesh_yaml.load(PROJECT_DIR / "config.yaml")["model_defaults"]["start"])  # a Jinja template
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         return "1900-01-01"
     return f"{start[:7]}-01"
@@ -277,8 +290,40 @@ def referenced_relations(texts: list[str], variables: dict[str, str]) -> set[tup
     return {(match.group(1), match.group(2)) for text in texts for match in pattern.finditer(text)}
 
 
+def for_engine(text: str, dialect: str) -> str:
+    """A rendered SodaCL file with its queries and conditions in `dialect` (the files are written for DuckDB)."""
+    if dialect == "duckdb":
+        return text
+
+    def transpiled(key: str, value: object) -> object:
+        if isinstance(value, str) and key in SQL_KEYS:
+            return sqlglot.transpile(value, read="duckdb", write=dialect)[0]
+        if isinstance(value, str) and key in CONDITION_KEYS:
+            return sqlglot.parse_one(value, read="duckdb").sql(dialect)
+        return convert(value)
+
+    def convert(node: object) -> object:
+        if isinstance(node, dict):
+            return {key: transpiled(str(key), value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        return node
+
+    return yaml.safe_dump(convert(yaml.safe_load(text)), sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def spark_missing_relations(relations: set[tuple[str, str]]) -> list[str]:
+    """The referenced views that Spark's catalog does not have."""
+    from gateway import spark
+
+    catalog = spark.session().catalog
+    return sorted(f"{schema}.{table}" for schema, table in relations if not catalog.tableExists(f"{schema}.{table}"))
+
+
 def missing_relations(path: Path, relations: set[tuple[str, str]]) -> list[str]:
     """The referenced views that do not exist, read from the warehouse read-only."""
+    if gateway.engine() == "spark":
+        return spark_missing_relations(relations)
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
             present = set(connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
@@ -292,7 +337,7 @@ def missing_relations(path: Path, relations: set[tuple[str, str]]) -> list[str]:
 
 def preflight(path: Path, rendered: dict[str, str], variables: dict[str, str], env: str) -> None:
     """Refuses to scan a warehouse that is missing or an environment whose views are not all there."""
-    if not path.exists():
+    if gateway.engine() == "duckdb" and not path.exists():
         raise ScanSetupError(f"No warehouse at {path}: run `make ingest` and `sqlmesh plan {env}` first.")
     missing = missing_relations(path, referenced_relations(list(rendered.values()), variables))
     if missing:
@@ -367,6 +412,11 @@ def scan_variables(
 
 def accepted_months_relation(path: Path) -> str:
     """The raw months earlier passing scans accepted (macros/gate.py): the gate's table, or none before the first."""
+    if gateway.engine() == "spark":
+        from gateway import spark
+
+        exists = spark.session().catalog.tableExists(ACCEPTED_TABLE)
+        return ACCEPTED_TABLE if exists else NO_ACCEPTED_MONTHS
     try:
         with duckdb.connect(str(path), read_only=True) as connection:
             exists = connection.execute(
@@ -375,14 +425,17 @@ def accepted_months_relation(path: Path) -> str:
             ).fetchone()[0]
     except duckdb.Error:
         exists = 0  # no readable warehouse: the preflight says so
-    if exists:
-        return ACCEPTED_TABLE
-    return "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
+    return ACCEPTED_TABLE if exists else NO_ACCEPTED_MONTHS
 
 
 def close_connections(scan: PinnedScan | None) -> None:
     """Closes the DuckDB connections Soda opened: Soda leaves them to the garbage collector, and until then no
     writer of this process (the gate's approval) can open the warehouse."""
+    if gateway.engine() == "spark":
+        from gateway import spark
+
+        spark.stop()  # the next process (the approval, sqlmesh) needs the metastore
+        return
     if scan is None:
         return
     for data_source in scan._data_source_manager.data_sources.values():  # Soda has no public close
@@ -400,7 +453,8 @@ def run_scan(
     overrides: dict[str, str] | None = None,
 ) -> ScanReport:
     """Runs every check file against one environment, read-only, and reports what it found."""
-    path = warehouse_path()
+    engine = gateway.engine()
+    path = warehouse_path() if engine == "duckdb" else gateway.spark_dir()
     overrides = dict(overrides or {})
     report = ScanReport(
         env=env,
@@ -417,14 +471,21 @@ def run_scan(
         report.variables = variables
         logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
         rendered = render_checks(checks_dir, variables)
-        configuration = render_configuration(checks_dir, path)
         preflight(path, rendered, variables, env)
         scan = PinnedScan()
         scan.set_data_source_name(DATA_SOURCE)
         scan.add_variables(variables)
-        scan.add_configuration_yaml_str(configuration, file_path=str(checks_dir / CONFIGURATION_FILE))
+        if engine == "spark":
+            from gateway import spark
+
+            scan.add_spark_session(spark.session(), data_source_name=DATA_SOURCE)
+        else:
+            configuration = render_configuration(checks_dir, path)
+            scan.add_configuration_yaml_str(configuration, file_path=str(checks_dir / CONFIGURATION_FILE))
         for name, text in rendered.items():
-            scan.add_sodacl_yaml_str(text, file_name=name.removesuffix(".yml"))
+            scan.add_sodacl_yaml_str(
+                for_engine(text, SPARK_DIALECT if engine == "spark" else engine), file_name=name.removesuffix(".yml")
+            )
         sampler = RecordingSampler()
         scan.sampler = sampler
         scan.execute()

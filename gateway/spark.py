@@ -63,3 +63,27 @@ def session() -> SparkSession:
     for key, value in settings().items():
         conf.set(key, value)
     return SparkSession.builder.config(conf=conf).enableHiveSupport().getOrCreate()
+
+
+def stop() -> None:
+    """Stops the process's Spark session and its JVM, if any. The embedded metastore admits one JVM at a time, so
+    a command that used Spark in-process (a scan, the approval) stops it before a `sqlmesh` subprocess starts its own;
+    the next session() starts a new JVM."""
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+    if SparkContext._gateway is not None:
+        SparkContext._gateway.shutdown()
+        SparkContext._gateway = None
+        SparkContext._jvm = None
+
+
+def release() -> None:
+    """stop() on the spark gateway; nothing on the others (and pyspark is not imported)."""
+    from gateway import engine
+
+    if engine() == "spark":
+        stop()

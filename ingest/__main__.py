@@ -3,6 +3,9 @@
 Each (source, month) is one dlt load: the file is downloaded and read completely before anything is written, then
 dlt replaces that month's rows in one transaction (merge on `source_month`). A failure stops that source with a
 one-paragraph message and leaves the warehouse as it was for that month; the other sources go on.
+
+On the `spark` gateway the same resources land as Parquet files in the lake instead, a month replaced by files, and
+every raw table is registered in Spark's catalog at the end (ingest/lake.py).
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +25,10 @@ import duckdb
 import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from gateway import data_dir, warehouse_path
+import gateway
+from gateway import GatewayError, data_dir, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
-from ingest import citibike, tlc, weather
+from ingest import citibike, lake, tlc, weather
 from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
 
 # dlt reads .dlt/config.toml of this project whatever the working directory.
@@ -72,8 +77,31 @@ def parse_sources(spec: str) -> list[str]:
     return names
 
 
-def pipeline(dataset: str) -> dlt.Pipeline:
-    """The dlt pipeline landing one raw dataset in the warehouse."""
+def on_lake() -> bool:
+    """True when the gateway's raw layer is the Parquet lake (spark), False for the DuckDB warehouse."""
+    return gateway.engine() == "spark"
+
+
+def raw_tables(dataset: str | None = None) -> list[str]:
+    """Every raw table `<dataset>.<table>`, or those of one dataset."""
+    return [f"{s.dataset}.{s.table}" for s in SOURCES.values() if dataset is None or s.dataset == dataset]
+
+
+def tidy_lake() -> None:
+    """Keeps only the files of each month's newest completed load in every raw table of the lake (ingest/lake.py)."""
+    for dataset in sorted({source.dataset for source in SOURCES.values()}):
+        lake.tidy(dataset, [table.split(".")[1] for table in raw_tables(dataset)])
+
+
+def pipeline(dataset: str, key: str = lake.STATIC) -> dlt.Pipeline:
+    """The dlt pipeline landing one raw dataset in the warehouse (on the lake: its files named by `key`)."""
+    if on_lake():
+        return dlt.pipeline(
+            pipeline_name=dataset,
+            destination=lake.destination(key),
+            dataset_name=dataset,
+            pipelines_dir=str(lake.pipelines_dir()),
+        )
     return dlt.pipeline(
         pipeline_name=dataset,
         destination=dlt.destinations.duckdb(str(warehouse_path())),
@@ -102,13 +130,21 @@ def finish_interrupted(pipe: dlt.Pipeline) -> None:
     if not pipe.has_pending_data:
         return
     pending = [*pipe.list_extracted_load_packages(), *pipe.list_normalized_load_packages()]
+    if on_lake():
+        # The month a package's files are named by is not in the package: drop it, and lake.tidy() deletes the files
+        # it wrote before the crash. The month keeps its previous files until its next ingest.
+        print(f"{pipe.dataset_name}: dropping interrupted load(s) {', '.join(pending)}", file=sys.stderr)
+        pipe.drop_pending_packages()
+        return
     print(f"{pipe.dataset_name}: finishing interrupted load(s) {', '.join(pending)}", file=sys.stderr)
     pipe.normalize()
     pipe.load()
 
 
 def table_exists(table: str) -> bool:
-    """True when the warehouse has the raw table."""
+    """True when the warehouse (on spark: the lake) has the raw table."""
+    if on_lake():
+        return lake.exists(table)
     if not warehouse_path().exists():
         return False
     schema, name = table.split(".")
@@ -119,13 +155,24 @@ def table_exists(table: str) -> bool:
     return bool(found)
 
 
+@contextmanager
+def raw_reader(table: str, read_only: bool = True) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+    """A DuckDB connection and the expression that reads a raw table: the warehouse's table, or on spark its files."""
+    if on_lake():
+        with lake.reader() as connection:
+            yield connection, lake.scan(table)
+    else:
+        with duckdb.connect(str(warehouse_path()), read_only=read_only) as connection:
+            yield connection, table
+
+
 def month_fingerprint(table: str, month: Month | None) -> tuple | None:
     """Rows and a content hash of one landed month (None when the month or table is not there)."""
     if month is None or not table_exists(table):
         return None
-    with duckdb.connect(str(warehouse_path())) as connection:
+    with raw_reader(table, read_only=False) as (connection, relation):
         row = connection.execute(
-            f"SELECT count(*), sum(hash(landed)) FROM (SELECT * EXCLUDE (_dlt_load_id) FROM {table} "
+            f"SELECT count(*), sum(hash(landed)) FROM (SELECT * EXCLUDE (_dlt_load_id) FROM {relation} "
             "WHERE source_month = ?) AS landed",
             [month.first_day],
         ).fetchone()
@@ -136,16 +183,21 @@ def load(name: str, month: Month | None, base: str) -> dict:
     """Loads one source for one month (or once, for zones) and returns what was landed."""
     source = SOURCES[name]
     table = f"{source.dataset}.{source.table}"
-    pipe = pipeline(source.dataset)
+    pipe = pipeline(source.dataset, str(month) if month else lake.STATIC)
     started = time.perf_counter()
     try:
         finish_interrupted(pipe)
+        if on_lake():
+            lake.tidy(source.dataset, [source.table])
         before = month_fingerprint(table, month)
         resource = source.resource(month, base)
-        if month is not None and before is None:
-            # A month not landed yet is appended: one INSERT of one file, no staging copy, no delete.
+        if on_lake() or (month is not None and before is None):
+            # A month not landed yet is appended: one INSERT of one file, no staging copy, no delete. On the lake
+            # every load appends its month's files and lake.tidy() then deletes the month's earlier files.
             resource.apply_hints(write_disposition="append")
         info = pipe.run(resource, loader_file_format="parquet")
+        if on_lake():
+            lake.tidy(source.dataset, [source.table])
     except PipelineStepFailed as error:
         if error.step in ("extract", "normalize"):
             pipe.abort_packages()
@@ -176,8 +228,8 @@ def landed_months() -> dict[str, set[str]]:
         table = f"{source.dataset}.{source.table}"
         if not source.monthly or not table_exists(table):
             continue
-        with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
-            rows = connection.execute(f"SELECT DISTINCT strftime(source_month, '%Y-%m') FROM {table}").fetchall()
+        with raw_reader(table) as (connection, relation):
+            rows = connection.execute(f"SELECT DISTINCT strftime(source_month, '%Y-%m') FROM {relation}").fetchall()
         months[table] = {row[0] for row in rows}
     return months
 
@@ -189,6 +241,8 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
     another source had already landed it before this run, so prod may have built the month without this source.
     """
     failures, landed = 0, []
+    if on_lake():
+        tidy_lake()  # repairs what a crashed run left in the lake before anything is measured
     before_run = landed_months()
     for name in names:
         source = SOURCES[name]
@@ -230,7 +284,9 @@ def create_missing_tables() -> list[str]:
             continue
         model = source.resource(Month(2000, 1) if source.monthly else None, source.base)
         empty = dlt.resource([source.empty()], name=source.table, columns=model.columns, write_disposition="append")
-        pipeline(source.dataset).run(empty, loader_file_format="parquet")
+        pipeline(source.dataset, lake.EMPTY).run(empty, loader_file_format="parquet")
+        if on_lake() and not lake.exists(table):
+            raise IngestError(f"dlt wrote no schema-only file for {table} in {lake.table_dir(table)}.")
         created.append(table)
     return created
 
@@ -257,14 +313,20 @@ def main(argv: list[str] | None = None) -> int:
         mirror = check_mirror(args.mirror)
         print(
             f"Landing {', '.join(names)} for {months[0]}..{months[-1]} from {mirror or 'upstream'} "
-            f"into {warehouse_path()}"
+            f"into {lake.lake_dir() if on_lake() else warehouse_path()}"
         )
         with warehouse_lock(f"ingest {args.sources} {args.months}"):
             failures = run(names, months, mirror)
             created = create_missing_tables()
             if created:
                 print(f"Created empty raw tables for sources not landed yet: {', '.join(created)}")
-    except (IngestError, WarehouseBusy) as error:
+            if on_lake():
+                tidy_lake()  # a load that failed in this run leaves files of an unfinished load: not for Spark
+                started = time.perf_counter()
+                lake.register(raw_tables())
+                seconds = time.perf_counter() - started
+                print(f"Registered {len(raw_tables())} raw tables in Spark's catalog ({seconds:.1f} s)")
+    except (IngestError, WarehouseBusy, GatewayError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 1 if failures else 0

@@ -90,12 +90,17 @@ def bike_exclusion_reason(evaluator: MacroEvaluator) -> exp.Expression:
 
 
 def _convert(timestamp: exp.Expression, source: str, target: str) -> exp.Expression:
-    """A naive time in zone `source` as the naive time in zone `target`: `AT TIME ZONE` twice on DuckDB,
-    CONVERT_TIMEZONE on Spark (SQLGlot renders the one expression for each engine)."""
-    converted = exp.ConvertTimezone(
-        source_tz=exp.Literal.string(source), target_tz=exp.Literal.string(target), timestamp=timestamp
+    """A naive time in zone `source` as the naive time in zone `target`, typed TIMESTAMP.
+
+    Written as the text CONVERT_TIMEZONE(source, target, t): SQLMesh re-parses a macro's output from DuckDB SQL, and
+    SQLGlot reads that name as its ConvertTimezone, which it renders as AT TIME ZONE twice on DuckDB and as
+    CONVERT_TIMEZONE on Spark. The AT TIME ZONE text itself would reach Spark as FROM_UTC_TIMESTAMP, which converts
+    the other way.
+    """
+    converted = exp.Anonymous(
+        this="CONVERT_TIMEZONE", expressions=[exp.Literal.string(source), exp.Literal.string(target), timestamp]
     )
-    return exp.cast(converted, "TIMESTAMP")  # typed, so SQLMesh knows the column (TIMESTAMP_NTZ on Spark)
+    return exp.cast(converted, "TIMESTAMP")  # typed, so SQLMesh knows the column's type
 
 
 def _hour(timestamp: exp.Expression) -> exp.Expression:

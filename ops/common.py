@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
 
-from gateway import WarehouseUnreadable, data_dir
+from gateway import WarehouseUnreadable, data_dir, spark
 from gateway.lock import WarehouseBusy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +71,7 @@ def sqlmesh_context(console: Console | None = None, load: bool = True) -> Iterat
         yield context
     finally:
         context.close()
+        spark.release()  # on Spark, the next process needs the metastore
         set_console(previous)
 
 

@@ -32,6 +32,7 @@ import duckdb
 import requests
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
+import gateway
 from gateway import warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
@@ -39,7 +40,7 @@ from ingest.__main__ import SOURCES
 from ingest.common import IngestError, Month, check_mirror, parse_months
 from macros.gate import unaccepted_months
 from ops import restate
-from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh
+from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context
 from ops.restate import has_prod
 
 EXIT_BUSY = 75
@@ -137,6 +138,9 @@ def ingest_step(sources: list[str], months: str | None, mirror: str | None, over
 
 def unchecked_months() -> list[tuple[str, dt.date, int]]:
     """(raw table, month, rows) of landed raw months whose current content no passing scan has accepted."""
+    if gateway.engine() == "spark":
+        with sqlmesh_context(load=False) as context:
+            return unaccepted_months(context.engine_adapter)
     adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(warehouse_path()), read_only=True))
     try:
         return unaccepted_months(adapter)
@@ -150,6 +154,12 @@ def gated_run(override: str | None = None, step: str = "run") -> int:
     if not unchecked:
         print(f"[{step}] every landed raw month has passed the checks: sqlmesh run (prod)", flush=True)
         return run_sqlmesh(["run"])
+    if gateway.engine() == "spark":
+        raise WorkflowError(
+            "New raw months landed, and on the spark gateway there is no candidate copy to run them on before prod "
+            "sees them (Spark's tables are shared, not one file). Bring them to prod through the gate instead: "
+            "make promote GATEWAY=spark builds dev over them, checks them and promotes."
+        )
     months = sorted({Month(month.year, month.month) for _, month, _ in unchecked}, key=lambda m: m.first_day)
     labels = ", ".join(map(str, months))
     for table, month, rows in unchecked:
