@@ -30,6 +30,7 @@ import duckdb
 import sqlglot
 import yaml
 from jinja2 import TemplateError, meta
+from sqlglot import exp
 from sqlmesh.utils import yaml as sqlmesh_yaml
 
 import gateway
@@ -61,6 +62,7 @@ NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NOT_COMPUTED = re.compile(r"Metrics '.*' were not computed for check")
 SPARK_DIALECT = "spark"
+SPARK_COLUMNS_VIEW = "information_schema_columns"  # Spark 3.5 has no information_schema (register_spark_columns)
 NO_ACCEPTED_MONTHS = (
     "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
 )
@@ -296,10 +298,8 @@ def for_engine(text: str, dialect: str) -> str:
         return text
 
     def transpiled(key: str, value: object) -> object:
-        if isinstance(value, str) and key in SQL_KEYS:
-            return sqlglot.transpile(value, read="duckdb", write=dialect)[0]
-        if isinstance(value, str) and key in CONDITION_KEYS:
-            return sqlglot.parse_one(value, read="duckdb").sql(dialect)
+        if isinstance(value, str) and key in SQL_KEYS + CONDITION_KEYS:
+            return sqlglot.parse_one(value, read="duckdb").transform(spark_forms).sql(dialect)
         return convert(value)
 
     def convert(node: object) -> object:
@@ -310,6 +310,50 @@ def for_engine(text: str, dialect: str) -> str:
         return node
 
     return yaml.safe_dump(convert(yaml.safe_load(text)), sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def _at_time_zone(node: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
+    """(timestamp, zone) of DuckDB's `t AT TIME ZONE zone` or `TIMEZONE(zone, t)`; None for anything else."""
+    if isinstance(node, exp.AtTimeZone):
+        return node.this, node.args["zone"]
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "TIMEZONE" and len(node.expressions) == 2:
+        return node.expressions[1], node.expressions[0]
+    return None
+
+
+def spark_forms(node: exp.Expression) -> exp.Expression:
+    """What SQLGlot does not carry from DuckDB to Spark by itself, in the forms the check files use.
+
+    TIMEZONE(zone, naive) reads a naive time as wall-clock time in `zone` (DuckDB), which Spark's AT TIME ZONE
+    rendering (FROM_UTC_TIMESTAMP) reverses: a pair of them converts between zones (CONVERT_TIMEZONE), a single one
+    is the instant (TO_UTC_TIMESTAMP). Spark 3.5 has no information_schema: the scan registers its columns view.
+    """
+    outer = _at_time_zone(node)
+    if outer is not None:
+        inner = _at_time_zone(outer[0])
+        if inner is not None:  # a replaced node's children are not visited again: transform them here
+            return exp.ConvertTimezone(
+                source_tz=inner[1], target_tz=outer[1], timestamp=inner[0].transform(spark_forms)
+            )
+        return exp.func("TO_UTC_TIMESTAMP", outer[0].transform(spark_forms), outer[1])
+    if isinstance(node, exp.Table) and node.db.lower() == "information_schema" and node.name.lower() == "columns":
+        view = exp.to_table(SPARK_COLUMNS_VIEW)
+        return view.as_(node.alias) if node.alias else view
+    return node
+
+
+def register_spark_columns(session: object, schemas: list[str]) -> None:
+    """The `information_schema.columns` the checks read (table_schema, table_name, column_name, data_type), as a
+    temporary view of the Spark session, from its catalog."""
+    rows = [
+        (schema, table.name, column.name, column.dataType)
+        for schema in schemas
+        if session.catalog.databaseExists(schema)
+        for table in session.catalog.listTables(schema)
+        for column in session.catalog.listColumns(table.name, schema)
+    ]
+    columns = "table_schema string, table_name string, column_name string, data_type string"
+    session.createDataFrame(rows, columns).createOrReplaceTempView(SPARK_COLUMNS_VIEW)
 
 
 def spark_missing_relations(relations: set[tuple[str, str]]) -> list[str]:
@@ -478,7 +522,9 @@ def run_scan(
         if engine == "spark":
             from gateway import spark
 
-            scan.add_spark_session(spark.session(), data_source_name=DATA_SOURCE)
+            session = spark.session()
+            register_spark_columns(session, sorted(schema_variables(env).values()))
+            scan.add_spark_session(session, data_source_name=DATA_SOURCE)
         else:
             configuration = render_configuration(checks_dir, path)
             scan.add_configuration_yaml_str(configuration, file_path=str(checks_dir / CONFIGURATION_FILE))

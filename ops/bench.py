@@ -12,6 +12,10 @@ Steps, each a subprocess timed with its peak RSS (sampled from /proc while it ru
   gate       python -m checks.promote           scan dev with Soda, approve, promote prod (virtual update)
   next month python -m ops.run --months <next>   the scheduled run (make run): ingest, run on a copy, checks, swap
 Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables.
+
+With the spark gateway (make bench GATEWAY=spark SCALE=0.1), one mirror is landed, backfilled and promoted through
+the gate on each gateway in turn, `local` (DuckDB) then `spark`, and the report sets them side by side
+(`spark_vs_duckdb_backfill_ratio`, `spark_vs_duckdb_promotion_ratio`, `spark_vs_duckdb_ingest_ratio`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from pathlib import Path
 
 import duckdb
 
+import gateway as gateways
+from gateway import GATEWAY_VARIABLE
 from ingest.common import IngestError, Month, parse_months
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -102,13 +108,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def run_step(name: str, command: list[str], data: Path, log: Path) -> Step:
+def run_step(name: str, command: list[str], data: Path, log: Path, gateway: str | None = None) -> Step:
     """Runs a command against `data`, logging its output with elapsed seconds; returns wall time and peak RSS.
 
     Peak RSS is sampled from /proc (VmHWM of the command and everything it starts) while it runs; ru_maxrss is not
     used because it also counts the bench process's own memory, inherited at fork.
     """
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    if gateway is not None:
+        environment[GATEWAY_VARIABLE] = gateway
     started = time.perf_counter()
     peak = [0.0]
     with open(log, "a") as output:
@@ -267,6 +275,78 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
     }
 
 
+def engine_comparison(scale: float, months: list[Month], root: Path) -> dict:
+    """One mirror landed, backfilled and promoted through the gate on DuckDB and on Spark, each step timed."""
+    span = f"{months[0]}:{months[-1]}"
+    base = root / f"engines-scale-{scale:g}"
+    base.mkdir(parents=True, exist_ok=True)
+    mirror = base / "mirror"
+    print(f"scale {scale:g}, months {span}: DuckDB and Spark in {base}", flush=True)
+    sample = python("-m", "ingest.sample", "--months", span, "--scale", f"{scale:g}", "--out", str(mirror))
+    run_step("sample", sample, base, base / "bench.log")
+    engines = {}
+    for name in ("local", "spark"):
+        data = base / name
+        data.mkdir(exist_ok=True)
+        log = data / "bench.log"
+        print(f"{name}:", flush=True)
+        steps = [
+            run_step("ingest", python("-m", "ingest", "--months", span, "--mirror", str(mirror)), data, log, name),
+            run_step(
+                "backfill (sqlmesh plan dev)", sqlmesh("plan", "dev", "--auto-apply", "--no-prompts"), data, log, name
+            ),  # fmt: skip
+            run_step("gate and promote", python("-m", "checks.promote", "--env", "dev"), data, log, name),
+        ]
+        engines[name] = {
+            "steps": [asdict(step) for step in steps],
+            "promotion_seconds": gate_step_seconds(log, "promote", "approve"),
+        }
+    return {"scale": scale, "months": span, "engines": engines}
+
+
+def engine_ratios(comparison: dict) -> dict[str, float]:
+    """Spark's time for each step over DuckDB's, measured in the same run."""
+    seconds = {
+        name: {step["name"]: step["seconds"] for step in run["steps"]} for name, run in comparison["engines"].items()
+    }
+    duckdb_run, spark_run = seconds["local"], seconds["spark"]
+    return {
+        "spark_vs_duckdb_ingest_ratio": round(spark_run["ingest"] / duckdb_run["ingest"], 2),
+        "spark_vs_duckdb_backfill_ratio": round(
+            spark_run["backfill (sqlmesh plan dev)"] / duckdb_run["backfill (sqlmesh plan dev)"], 2
+        ),
+        "spark_vs_duckdb_gate_ratio": round(spark_run["gate and promote"] / duckdb_run["gate and promote"], 2),
+        "spark_vs_duckdb_promotion_ratio": round(
+            comparison["engines"]["spark"]["promotion_seconds"] / comparison["engines"]["local"]["promotion_seconds"],
+            2,
+        ),
+    }
+
+
+def engine_markdown(comparison: dict, ratios: dict[str, float]) -> str:
+    """The DuckDB and Spark runs side by side."""
+    lines = [
+        "# nyc-mobility benchmark: DuckDB and Spark",
+        "",
+        f"Scale {comparison['scale']:g}, months {comparison['months']}; the same mirror on each gateway.",
+        "",
+        "| step | DuckDB s | Spark s | Spark peak MB |",
+        "|---|---:|---:|---:|",
+    ]
+    local, spark = (comparison["engines"][name]["steps"] for name in ("local", "spark"))
+    for duckdb_step, spark_step in zip(local, spark, strict=True):
+        lines.append(
+            f"| {duckdb_step['name']} | {duckdb_step['seconds']} | {spark_step['seconds']} | "
+            f"{spark_step['peak_rss_mb']} |"
+        )
+    lines.append(
+        f"| promotion to prod inside the gate | {comparison['engines']['local']['promotion_seconds']} | "
+        f"{comparison['engines']['spark']['promotion_seconds']} | |"
+    )
+    lines += ["", "| key | value |", "|---|---:|"] + [f"| `{key}` | {value} |" for key, value in ratios.items()]
+    return "\n".join(lines) + "\n"
+
+
 def gate_step_seconds(log: Path, step: str, previous: str) -> float:
     """Seconds between two steps the gate reports (`[gate] approve: ...` then `[gate] promote: ...`) in the log."""
     stamps = {}
@@ -372,6 +452,13 @@ def main(argv: list[str] | None = None) -> int:
             raise IngestError(f"SCALE={args.scale:g} must be above 0")
         out = Path(args.out).resolve()
         out.mkdir(parents=True, exist_ok=True)
+        if gateways.engine() == "spark":
+            comparison = engine_comparison(args.scale, months, out)
+            report = {"machine": machine(), "engines": comparison, "ratios": engine_ratios(comparison)}
+            (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+            (out / "report.md").write_text(engine_markdown(comparison, report["ratios"]))
+            print(f"wrote {out / 'report.md'} and {out / 'report.json'}")
+            return 0
         runs = [pipeline(args.scale, months, out)]
         reference = pipeline(REFERENCE_SCALE, months, out) if args.scale != REFERENCE_SCALE else None
         if reference:

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
+import gateway
 from checks.approvals import record_accepted_months
 from gateway import data_dir, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
@@ -187,6 +188,13 @@ def swap(candidate: Path, warehouse: Path) -> None:
 
 def restate(months: list[Month], override: str | None = None) -> int:
     """Restates the months of prod through the gate; the caller holds the warehouse lock. Returns the exit code."""
+    if gateway.engine() != "duckdb":
+        raise WorkflowError(
+            f"Restating {', '.join(map(str, months))} needs a candidate copy of the warehouse to check before prod "
+            "sees it, and Spark's tables are shared, not one file: restatement is not gated on the spark gateway "
+            "yet. Prod still serves the months as they were checked, and its plans and runs stop on the re-landed "
+            "months (promotion gate) until they pass the checks."
+        )
     warehouse, marts = warehouse_path(), restated_marts()
     labels = ", ".join(str(month) for month in months)
     before = month_counts(warehouse, marts, months)
@@ -241,7 +249,7 @@ def main(argv: list[str]) -> int:
 
 def has_prod() -> bool:
     """True when the warehouse has a prod environment (SQLMesh state)."""
-    if not warehouse_path().exists():
+    if gateway.engine() == "duckdb" and not warehouse_path().exists():
         return False
     with sqlmesh_context(load=False) as context:
         return prod_exists(context)
