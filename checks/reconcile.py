@@ -379,9 +379,9 @@ raw_grain AS (
   WHERE {month_filter}
   GROUP BY {key_list}
 ), expected AS (
-  UNPIVOT (SELECT {key_list}, {as_double} FROM raw_grain) ON {unpivot} INTO NAME measure VALUE raw_value
+  SELECT * FROM (SELECT {key_list}, {as_double} FROM raw_grain) UNPIVOT (raw_value FOR measure IN ({unpivot}))
 ), actual AS (
-  UNPIVOT (SELECT {key_list}, {as_double} FROM mart_grain) ON {unpivot} INTO NAME measure VALUE mart_value
+  SELECT * FROM (SELECT {key_list}, {as_double} FROM mart_grain) UNPIVOT (mart_value FOR measure IN ({unpivot}))
 )
 SELECT
   '{mart.name}' AS mart, {keys_out},

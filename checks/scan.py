@@ -350,7 +350,7 @@ def register_spark_columns(session: object, schemas: list[str]) -> None:
         for schema in schemas
         if session.catalog.databaseExists(schema)
         for table in session.catalog.listTables(schema)
-        for column in session.catalog.listColumns(table.name, schema)
+        for column in session.catalog.listColumns(f"{schema}.{table.name}")
     ]
     columns = "table_schema string, table_name string, column_name string, data_type string"
     session.createDataFrame(rows, columns).createOrReplaceTempView(SPARK_COLUMNS_VIEW)
@@ -535,13 +535,14 @@ def run_scan(
         sampler = RecordingSampler()
         scan.sampler = sampler
         scan.execute()
+        # Read while the connection lives: a Spark error's text comes from the JVM, stopped by close_connections.
+        report.results = [check_result(check, sampler) for check in scan._checks]  # Soda has no public list
+        report.errors = reported_errors(scan.get_error_logs())
     except ScanSetupError as error:
         report.errors.append(str(error))
         return report
     finally:
         close_connections(scan)
-    report.results = [check_result(check, sampler) for check in scan._checks]  # Soda has no public list of checks
-    report.errors = reported_errors(scan.get_error_logs())
     if not report.results and not report.errors:
         report.errors.append("Soda evaluated no checks: is the configuration readable?")
     return report
