@@ -59,7 +59,13 @@ def lake_dir() -> Path:
 
 
 def open_read_only(command: str) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to the warehouse, or a WarehouseUnreadable saying why not and to run `command` again."""
+    """A read-only connection to the warehouse, or a WarehouseUnreadable saying why not and to run `command` again.
+
+    On the spark gateway, a gateway.spark.SparkReader with the same execute/fetch calls."""
+    if engine() == "spark":
+        from gateway import spark
+
+        return spark.SparkReader()  # the same calls, on Spark
     path = warehouse_path()
     if not path.exists():
         raise WarehouseUnreadable(f"No warehouse at {path} yet: `make demo` builds one.")

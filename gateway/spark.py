@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GATEWAY = "spark"
+JVM_EXIT_SECONDS = 30
 
 
 def require_java() -> None:
@@ -75,8 +76,17 @@ def stop() -> None:
     session = SparkSession.getActiveSession()
     if session is not None:
         session.stop()
-    if SparkContext._gateway is not None:
-        SparkContext._gateway.shutdown()
+    gateway = SparkContext._gateway
+    if gateway is not None:
+        gateway.shutdown()
+        process = getattr(gateway, "proc", None)  # the JVM pyspark started: it exits when its stdin closes
+        if process is not None:
+            process.stdin.close()
+            try:
+                process.wait(timeout=JVM_EXIT_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         SparkContext._gateway = None
         SparkContext._jvm = None
 
@@ -87,3 +97,42 @@ def release() -> None:
 
     if engine() == "spark":
         stop()
+
+
+class SparkReader:
+    """A read-only connection to the Spark warehouse with the calls the read-only commands make on DuckDB's
+    (`execute(sql).fetchone()` / `.fetchall()`): each query is written in DuckDB's dialect and rendered for Spark by
+    SQLGlot. A missing table raises duckdb.CatalogException, as on DuckDB, so callers handle one error."""
+
+    def __init__(self) -> None:
+        self.session = session()
+        self.rows: list[tuple] = []
+
+    def execute(self, sql: str) -> SparkReader:
+        import duckdb
+        import sqlglot
+        from pyspark.errors import AnalysisException
+
+        query = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+        try:
+            self.rows = [tuple(row) for row in self.session.sql(query).collect()]
+        except AnalysisException as error:
+            if "TABLE_OR_VIEW_NOT_FOUND" in str(error):
+                raise duckdb.CatalogException(str(error).splitlines()[0]) from None
+            raise
+        return self
+
+    def fetchone(self) -> tuple | None:
+        return self.rows[0] if self.rows else None
+
+    def fetchall(self) -> list[tuple]:
+        return list(self.rows)
+
+    def close(self) -> None:
+        stop()
+
+    def __enter__(self) -> SparkReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
