@@ -7,6 +7,7 @@ The one-writer lock is gateway/lock.py.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -23,6 +24,29 @@ class GatewayError(Exception):
 
 class WarehouseUnreadable(GatewayError):
     """The warehouse cannot be opened for reading: not built yet, or a writer holds it."""
+
+
+class WarehouseDamaged(WarehouseUnreadable):
+    """The warehouse file is not a readable DuckDB database (truncated, overwritten, not DuckDB at all)."""
+
+
+LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock is held")
+
+
+def is_lock_conflict(error: duckdb.Error) -> bool:
+    """True when DuckDB refused the file because another process holds its lock (and for nothing else: a damaged
+    file's checksum error mentions a "block", which is not a lock)."""
+    return bool(LOCK_CONFLICT.search(str(error)))
+
+
+def damaged(path: Path, error: duckdb.Error) -> WarehouseDamaged:
+    """The one-paragraph error for a warehouse file DuckDB cannot read, other than a lock held elsewhere."""
+    cause = str(error).strip().splitlines()[0]
+    return WarehouseDamaged(
+        f"The warehouse {path} cannot be opened: {cause}. No other process holds it: the file itself is damaged "
+        "(truncated or overwritten, e.g. by a full disk or a copy cut short). Nothing was written. Restore it from "
+        "a backup, or move it aside and rebuild it from the raw sources (`make ingest`, then `make promote`)."
+    )
 
 
 def name() -> str:
@@ -49,12 +73,12 @@ def warehouse_path() -> Path:
 
 
 def spark_dir() -> Path:
-    """The folder of the coming Spark gateway's own files."""
+    """The Spark gateway's own files: its warehouse folder, metastore and SQLMesh state."""
     return data_dir() / "spark"
 
 
 def lake_dir() -> Path:
-    """The folder of the coming Spark gateway's tables (its lake)."""
+    """The Spark gateway's raw layer: the Parquet files dlt lands (ingest/lake.py)."""
     return data_dir() / "lake"
 
 
@@ -72,6 +96,8 @@ def open_read_only(command: str) -> duckdb.DuckDBPyConnection:
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as error:
+        if not is_lock_conflict(error):
+            raise damaged(path, error) from None
         raise WarehouseUnreadable(
             f"{path} cannot be read now ({error}); run `{command}` when the writer is done."
         ) from None

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from gateway import GatewayError, warehouse_path
+from gateway import GatewayError, damaged, is_lock_conflict, warehouse_path
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
@@ -61,9 +61,9 @@ def _duckdb_holder(path: Path) -> str | None:
         duckdb.connect(str(path)).close()
         return None
     except duckdb.IOException as error:
+        if not is_lock_conflict(error):
+            raise damaged(path, error) from None
         match = re.search(r"PID (\d+)", str(error))
-        if "lock" not in str(error).lower():
-            raise
         return _describe(match.group(1)) if match else "another process"
 
 
@@ -170,6 +170,9 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return 75
+    except GatewayError as error:  # a damaged warehouse: its own message, not a wait for a lock no one holds
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 def _call(command: list[str]) -> int:
