@@ -56,8 +56,9 @@ def test_a_dev_change_shows_in_prod_only_once_promoted_onto_devs_table(
     project, data = scratch
     model = project / "models/marts/core/dim_date.sql"
     text = model.read_text()
-    assert "DAYNAME(calendar_date) AS day_name" in text, "update this test to the current dim_date"
-    model.write_text(text.replace("DAYNAME(calendar_date) AS day_name", "UPPER(DAYNAME(calendar_date)) AS day_name"))
+    day_name = "STRFTIME(calendar_date, '%A') AS day_name"
+    assert day_name in text, "update this test to the current dim_date"
+    model.write_text(text.replace(day_name, f"UPPER({day_name.removesuffix(' AS day_name')}) AS day_name"))
     unit_test = project / "tests/test_dim_date.yaml"  # the change's unit test changes with it, as a developer would
     unit_test.write_text(
         re.sub(r"day_name: (\w+)", lambda day: f"day_name: {day.group(1).upper()}", unit_test.read_text())
