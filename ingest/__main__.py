@@ -31,6 +31,8 @@ from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
 from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
 
+EXIT_BUSY = 75  # the warehouse is held by another writer (EX_TEMPFAIL: try again later), as every workflow command
+
 # dlt reads .dlt/config.toml of this project whatever the working directory.
 os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
@@ -326,7 +328,10 @@ def main(argv: list[str] | None = None) -> int:
                 lake.register(raw_tables())
                 seconds = time.perf_counter() - started
                 print(f"Registered {len(raw_tables())} raw tables in Spark's catalog ({seconds:.1f} s)")
-    except (IngestError, WarehouseBusy, GatewayError) as error:
+    except WarehouseBusy as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except (IngestError, GatewayError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 1 if failures else 0

@@ -83,3 +83,32 @@ def test_a_lock_held_by_another_process_is_still_a_lock(tmp_path) -> None:  # no
     finally:
         process.kill()
         process.wait()
+
+
+def test_an_ingest_refused_as_busy_exits_75_and_says_who_holds_the_warehouse(tmp_path) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    data, mirror = tmp_path / "data", tmp_path / "mirror"
+    mirror.mkdir()
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "MOBILITY_LOCK_TIMEOUT": "1"}
+    environment.pop("MOBILITY_GATEWAY", None)
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "gateway.lock", "--purpose", "a long job", "--", sys.executable, "-c",
+         "print('held', flush=True); import time; time.sleep(60)"],
+        cwd=root, env=environment, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ingest = subprocess.run(
+            [sys.executable, "-m", "ingest", "--sources", "zones", "--months", "2024-09", "--mirror", str(mirror)],
+            cwd=root, env=environment, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        holder.terminate()
+        holder.wait()
+    assert ingest.returncode == 75, ingest.stderr
+    assert "a long job" in ingest.stderr and "Nothing was written" in ingest.stderr
