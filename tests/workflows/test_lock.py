@@ -36,7 +36,7 @@ def lock_holder(repository: Path, data: Path) -> Iterator[subprocess.Popen]:
 
 
 def test_writers_wait_then_name_the_holder(repository: Path, data: Path, lock_holder: subprocess.Popen):
-    for target, extra, code in (("plan", (), 75), ("ingest", ("MONTHS=2024-10",), 2), ("run", (), 75)):
+    for target, extra, code in (("plan", (), 75), ("ingest", ("MONTHS=2024-10",), 75), ("run", (), 75)):
         started = time.monotonic()
         result = make(repository, data, target, *extra, MOBILITY_LOCK_TIMEOUT="2")
         waited = time.monotonic() - started
