@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +11,7 @@ from pathlib import Path
 from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
 
-from gateway import WarehouseUnreadable, data_dir, spark
+from gateway import WarehouseUnreadable, children, data_dir, spark
 from gateway.lock import WarehouseBusy
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -58,7 +57,7 @@ def run_sqlmesh(args: list[str], data_dir: Path | None = None) -> int:
     environment = {**os.environ, "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
     if data_dir is not None:
         environment["MOBILITY_DATA_DIR"] = str(data_dir)
-    return subprocess.call([sqlmesh_executable(), *args], cwd=PROJECT_DIR, env=environment)
+    return children.call([sqlmesh_executable(), *args], cwd=PROJECT_DIR, env=environment)
 
 
 @contextmanager
