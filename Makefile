@@ -49,9 +49,8 @@ $(STAMP): requirements.lock
 sample: $(STAMP) ## Write a deterministic sample mirror: MONTHS=YYYY-MM[:YYYY-MM] SCALE=0.01 (1 = real volume)
 	$(PY) -m ingest.sample --months $(MONTHS) --scale $(SCALE) --out $(MOBILITY_DATA_DIR)/mirror
 
-ingest: $(STAMP) ## Land raw data with dlt: SOURCES=yellow,green,zones,citibike,weather MONTHS=... [MIRROR=dir-or-url]
-	$(PY) -m ingest --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror $(MIRROR)); status=$$?; \
-	if [ $$status -le 1 ]; then $(PY) -m ops.restate --changed-months || status=$$?; fi; exit $$status
+ingest: $(STAMP) ## Land raw data with dlt, then restate changed months in prod: SOURCES=... MONTHS=... [MIRROR=dir-or-url]
+	$(PY) -m ops.run --ingest-only --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror "$(MIRROR)")
 
 plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included; lists months waiting for a source
 	@$(PY) -m ops.readiness
@@ -62,6 +61,7 @@ run: $(STAMP) ## Scheduled run: ingest MONTHS (default: next published), restate
 	  $(if $(MIRROR),--mirror $(MIRROR)) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME [OVERRIDE=threshold=value,...]
+	@$(PY) -m ops.recover check
 	$(PY) -m checks.scan --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 promote: $(STAMP) ## Build ENV, Soda-check it, promote prod by a virtual update [OVERRIDE=threshold=value,...]

@@ -26,7 +26,7 @@ import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 import gateway
-from gateway import GatewayError, data_dir, warehouse_path
+from gateway import GatewayError, data_dir, pending, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
 from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
@@ -251,16 +251,23 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
         base = mirror or source.base
         for month in months if source.monthly else [None]:
             label = f"{name} {month}" if month else name
+            table = f"{source.dataset}.{source.table}"
+            again = month is not None and str(month) in before_run.get(table, set())
+            late = month is not None and not again and any(str(month) in held for held in before_run.values())
+            # Write-ahead: the month is pending before dlt replaces it, so no crash can lose the restatement.
+            added = (again or late) and pending.record(
+                table, month.first_day, "re-landed" if again else "landed after other sources of the month"
+            )
             try:
                 result = load(name, month, base)
-            except IngestError as error:
+            except IngestError as error:  # the month stays pending if it was marked: a restatement redoes it
                 print(f"error: {label}: {error}", file=sys.stderr)
                 failures += 1
                 break
-            table = f"{source.dataset}.{source.table}"
-            late = any(result["month"] in held for other, held in before_run.items() if other != table)
-            result["late"] = bool(source.monthly and late and result["month"] not in before_run.get(table, set()))
-            result["changed"] = result["changed"] or result["late"]
+            result["late"] = late
+            result["changed"] = result["changed"] or late
+            if added and not result["changed"]:
+                pending.withdraw(table, month.first_day)
             landed.append(result)
             rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
             print(

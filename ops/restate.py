@@ -14,17 +14,17 @@ the state lives in the same DuckDB file) and the copy replaces the warehouse onl
 4. swap    the copy is renamed over the warehouse (one atomic rename), or discarded: prod is exactly as before.
 
 Everything runs under the warehouse lock, so nothing writes to the warehouse between the copy and the swap; readers
-that had the file open keep reading the old one. `--changed-months` restates the months `python -m ingest` reported
-in `$MOBILITY_DATA_DIR/last_ingest.json` (`make ingest` calls it), when prod exists.
+that had the file open keep reading the old one. `--changed-months` restates the months awaiting restatement
+(gate.pending_restatements, written by the ingest before it re-lands a month: gateway/pending.py), when prod
+exists; the candidate's rows for the restated months are deleted before the swap, so they stay pending until a
+restatement of them is in prod.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,9 +34,11 @@ from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
 from checks.approvals import record_accepted_months
-from gateway import data_dir, warehouse_path
+from gateway import pending, warehouse_path
+from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError, Month, parse_months
+from ops import recover
 from ops.common import (
     MONTHLY_RAW_TABLES,
     PROJECT_DIR,
@@ -71,15 +73,8 @@ def month_runs(months: list[Month]) -> list[tuple[Month, Month]]:
 
 
 def changed_months() -> list[Month]:
-    """The months the last `python -m ingest` found changed (last_ingest.json), none when it has not run."""
-    summary = data_dir() / "last_ingest.json"
-    try:
-        changed = json.loads(summary.read_text()).get("changed_months") or []
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as error:
-        raise WorkflowError(f"Cannot read {summary}: {error}. Run the ingest again.") from error
-    return [Month.parse(month) for month in changed if isinstance(month, str)]
+    """The months awaiting restatement (gateway/pending.py), none when no landing changed a built month."""
+    return [Month(month.year, month.month) for month in pending.months()]
 
 
 def restated_marts() -> list[Mart]:
@@ -142,7 +137,7 @@ def scan(candidate: Path, months: list[Month], override: str | None = None, step
     command += ["--end-month", str(last), *(["--override", override] if override else [])]
     print(f"[{step}] gate: {' '.join(command[1:])} on the candidate", flush=True)
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(candidate)}
-    return subprocess.call(command, cwd=PROJECT_DIR, env=environment) == 0
+    return call(command, cwd=PROJECT_DIR, env=environment) == 0
 
 
 def month_counts(warehouse: Path, marts: list[Mart], months: list[Month]) -> dict[tuple[str, str], int]:
@@ -208,6 +203,7 @@ def restate(months: list[Month], override: str | None = None) -> int:
             return EXIT_FAILED
         after = month_counts(candidate / warehouse.name, marts, months)
         accept(candidate, warehouse, f"make restate {labels}" + (f" OVERRIDE {override}" if override else ""), months)
+        pending.clear([month.first_day for month in months], candidate / warehouse.name)  # swapped in with the data
         swap(candidate, warehouse)
     finally:
         shutil.rmtree(candidate, ignore_errors=True)
@@ -220,7 +216,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m ops.restate", description=__doc__.splitlines()[0])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--month", action="append", help="YYYY-MM or YYYY-MM:YYYY-MM (repeatable)")
-    which.add_argument("--changed-months", action="store_true", help="the months last_ingest.json reports changed")
+    which.add_argument("--changed-months", action="store_true", help="the months awaiting restatement (pending)")
     parser.add_argument("--override", metavar="NAME=VALUE,...", help="thresholds of checks/thresholds.yml, this run")
     return parser.parse_args(argv)
 
@@ -230,15 +226,20 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     pin_data_dir()
     try:
-        months = changed_months() if args.changed_months else [m for spec in args.month for m in parse_months(spec)]
-        if not months:
-            print("No landed month changed content since it was last loaded: nothing to restate.")
-            return 0
-        with warehouse_lock(f"make restate {','.join(str(month) for month in months)}"):
+        asked = [] if args.changed_months else [m for spec in args.month for m in parse_months(spec)]
+        with warehouse_lock(f"make restate {','.join(map(str, asked)) or 'pending months'}"):
+            months = changed_months() if args.changed_months else asked
+            if not months:
+                print("No landed month awaits restatement: nothing to restate.")
+                return 0
             if args.changed_months and not has_prod():
                 print(f"Months {', '.join(map(str, months))} changed; there is no prod yet, so nothing to restate.")
                 return 0
+            recover.preflight("restate")
             return restate(months, args.override)
+    except Interrupted as error:
+        print(f"[restate] {error}: prod is exactly as it was (the candidate copy was discarded).", file=sys.stderr)
+        return error.exit_code
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY

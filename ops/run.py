@@ -4,13 +4,16 @@
            newest one it has landed, when it has ended and is published (the file exists in the mirror or answers
            a HEAD request upstream; the weather archive a week after the month ends). A month not published yet
            is reported and skipped, so a daily schedule is quiet until upstream publishes;
-2. restate the months whose landed content changed (last_ingest.json), through the gate (ops/restate.py);
+2. restate the months awaiting restatement (gate.pending_restatements: gateway/pending.py), through the gate
+           (ops/restate.py); `make ingest` is steps 0-2 (`--ingest-only`), landing and restating in one lock hold;
 3. run     `sqlmesh run` for prod, through the gate: when raw months landed that no passing scan has accepted yet
            (gate.accepted_months), the run computes them on a candidate copy of the warehouse, the Soda checks
            scan the copy's prod over those months, and the copy replaces the warehouse only when they pass; it then
            records the months as accepted. When they fail, prod is exactly as it was, does not show those months,
            and the run exits 1 naming them. With no new month, `sqlmesh run` runs on the warehouse itself: it can
            only compute intervals of accepted months with approved model versions (macros/gate.py refuses others).
+
+0. recover a promotion a killed process left unfinished, and report pending restatements (ops/recover.py).
 
 The whole run holds the warehouse lock; the ingest and sqlmesh steps inherit it. Exit code: 0 when every step
 passed, the first failing step's code otherwise (75 when another writer held the warehouse too long).
@@ -23,7 +26,6 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -34,12 +36,13 @@ from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
 from gateway import warehouse_path
+from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES
 from ingest.common import IngestError, Month, check_mirror, parse_months
 from macros.gate import unaccepted_months
-from ops import restate
+from ops import recover, restate
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context
 from ops.restate import has_prod
 
@@ -112,7 +115,7 @@ def ingest(sources: list[str], months: str, mirror: str | None) -> int:
     command = [sys.executable, "-m", "ingest", "--sources", ",".join(sources), "--months", months]
     command += ["--mirror", mirror] if mirror else []
     print(f"[run] {' '.join(command[1:])}", flush=True)
-    return subprocess.call(command, cwd=PROJECT_DIR, env=os.environ.copy())
+    return call(command, cwd=PROJECT_DIR, env=os.environ.copy())
 
 
 def ingest_step(sources: list[str], months: str | None, mirror: str | None, override: str | None = None) -> int:
@@ -123,12 +126,10 @@ def ingest_step(sources: list[str], months: str | None, mirror: str | None, over
         batches = {}
         for source, month in due_months(sources, mirror, dt.date.today()).items():
             batches.setdefault(str(month), []).append(source)
-    worst, changed = 0, []
+    worst = 0
     for spec, names in batches.items():
-        code = ingest(names, spec, mirror)
-        worst = worst or code
-        if code <= 1:  # 0 landed, 1 some source failed: last_ingest.json describes this load
-            changed += restate.changed_months()
+        worst = worst or ingest(names, spec, mirror)
+    changed = restate.changed_months()  # pending in the warehouse, from this ingest or an earlier one cut short
     if changed and has_prod():
         worst = restate.restate(sorted(set(changed), key=lambda m: m.first_day), override) or worst
     elif changed:
@@ -191,10 +192,17 @@ def gated_run(override: str | None = None, step: str = "run") -> int:
     return 0
 
 
-def run(sources: list[str], months: str | None, mirror: str | None, override: str | None = None) -> int:
-    """Ingest, restate and `sqlmesh run` through the gate, under one hold of the warehouse lock."""
-    with warehouse_lock(f"make run {months or 'next months'}"):
+def run(
+    sources: list[str], months: str | None, mirror: str | None, override: str | None = None, ingest_only: bool = False
+) -> int:
+    """Ingest, restate and `sqlmesh run` through the gate, under one hold of the warehouse lock.
+
+    `ingest_only` (make ingest) lands and restates, in the same hold, so no other writer comes in between."""
+    with warehouse_lock(f"make {'ingest' if ingest_only else 'run'} {months or 'next months'}"):
+        recover.preflight("ingest" if ingest_only else "run")
         worst = ingest_step(sources, months, mirror, override)
+        if ingest_only:
+            return worst
         if not has_prod():
             raise WorkflowError("There is no prod environment to run: build and promote it first (make demo).")
         return gated_run(override) or worst
@@ -207,6 +215,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--months", help="YYYY-MM[:YYYY-MM] to ingest (default: each source's next month)")
     parser.add_argument("--mirror", help="a mirror folder or http(s) URL instead of the upstream")
     parser.add_argument("--override", metavar="NAME=VALUE,...", help="thresholds of checks/thresholds.yml, this run")
+    parser.add_argument("--ingest-only", action="store_true", help="land and restate only (make ingest)")
     return parser.parse_args(argv)
 
 
@@ -221,7 +230,10 @@ def main(argv: list[str]) -> int:
             raise WorkflowError(f"SOURCES='{args.sources}' names unknown sources; choose from {', '.join(SOURCES)}.")
         if args.months:
             parse_months(args.months)
-        return run(sources, args.months, check_mirror(args.mirror), args.override)
+        return run(sources, args.months, check_mirror(args.mirror), args.override, args.ingest_only)
+    except Interrupted as error:
+        print(f"[run] {error}; the step it was running stopped with it (nothing half-written reaches prod).")
+        return error.exit_code
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
