@@ -5,6 +5,10 @@ that were built, audited and scanned together share an `approval_id`. The `befor
 reads it at every prod plan and run; only checks/promote.py writes it, while holding the warehouse lock.
 `overrides` records the thresholds a gate ran with by `make promote OVERRIDE=...` (`{}` when none; NULL on rows
 written before the column existed, which is added to an older table on the next approval).
+
+`gate.promotions` says whether and when prod was switched to an approval: one row when prod was verified to serve
+it, by `make promote` or by the command that completed a promotion a killed process left unfinished
+(ops/recover.py). An approval with no row there was never promoted.
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ CREATE TABLE IF NOT EXISTS {ACCEPTED_TABLE} (
   load_id VARCHAR,                -- its newest dlt load then: a re-landed month has a newer one
   accepted_at TIMESTAMP NOT NULL, -- UTC
   accepted_by VARCHAR NOT NULL    -- the approval id (make promote) or the workflow (make run, make restate)
+)
+"""
+PROMOTIONS_TABLE = "gate.promotions"
+PROMOTIONS_DDL = f"""
+CREATE TABLE IF NOT EXISTS {PROMOTIONS_TABLE} (
+  approval_id VARCHAR NOT NULL,   -- the approval prod was switched to (gate.approved_snapshots)
+  plan_id VARCHAR NOT NULL,       -- SQLMesh's plan that switched it
+  promoted_at TIMESTAMP NOT NULL, -- UTC, when prod was verified to serve exactly the approved snapshots
+  promoted_by VARCHAR NOT NULL    -- make promote, or the command that completed an interrupted promotion
 )
 """
 APPROVALS_UPGRADE = f"ALTER TABLE {APPROVALS_TABLE} ADD COLUMN IF NOT EXISTS overrides VARCHAR"
@@ -171,3 +184,28 @@ def prod_keys(context: Context) -> set[tuple[str, str]]:
     """(name, identifier) of the snapshots prod serves; empty before the first promotion."""
     stored = context.state_reader.get_environment("prod")
     return snapshot_keys(list(stored.snapshots)) if stored else set()
+
+
+def record_promotion(context: Context, approval_id: str, promoted_by: str) -> None:
+    """Records that prod now serves the approval (the caller verified it), with the plan that switched it."""
+    stored = context.state_reader.get_environment("prod")
+    adapter = context.engine_adapter
+    adapter.create_schema("gate")
+    adapter.execute(sql(PROMOTIONS_DDL))
+    promoted_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    values = ", ".join(exp.Literal.string(text).sql() for text in (approval_id, stored.plan_id if stored else ""))
+    by = exp.Literal.string(promoted_by).sql()
+    adapter.execute(sql(f"INSERT INTO {PROMOTIONS_TABLE} VALUES ({values}, TIMESTAMP '{promoted_at}', {by})"))
+
+
+def approval_serving(context: Context, keys: set[tuple[str, str]]) -> str | None:
+    """The newest approval whose snapshots are exactly these (name, identifier) pairs, or None."""
+    if not keys or not context.engine_adapter.table_exists(APPROVALS_TABLE):
+        return None
+    rows = context.engine_adapter.fetchall(
+        sql(f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE} ORDER BY approved_at DESC, approval_id")
+    )
+    approvals: dict[str, set[tuple[str, str]]] = {}
+    for approval_id, name, identifier in rows:
+        approvals.setdefault(approval_id, set()).add((name, identifier))
+    return next((approval for approval, approved in approvals.items() if approved == keys), None)

@@ -14,6 +14,9 @@ Prod changes only when ENV passed.
 4. promote `sqlmesh plan --auto-apply --no-prompts` for prod: a virtual update, no model is recomputed. The
            before_all gate (macros/gate.py) lets it through because every snapshot is in the approval just written.
 
+Before step 0, a promotion a killed process left unfinished is completed and pending restatements are reported
+(ops/recover.py); after step 4, gate.promotions records when prod was switched to the approval.
+
 The whole gate holds the warehouse lock (gateway.lock.warehouse_lock), so no ingest, run or other plan lands in
 between the build, the scan and the promotion; its sqlmesh commands run as `python -m gateway.lock -- sqlmesh ...`,
 which inherit that lock, and the scan opens the file read-only between them. Any failure exits non-zero with a
@@ -29,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -43,6 +47,7 @@ from checks.approvals import (
     prod_keys,
     record_accepted_months,
     record_approval,
+    record_promotion,
     sqlmesh_context,
 )
 from checks.scan import (
@@ -58,8 +63,10 @@ from checks.scan import (
     schema_variables,
 )
 from gateway import data_dir
+from gateway.children import Interrupted, forwarding
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError
+from ops import recover
 from ops.common import WorkflowError
 from ops.run import gated_run, unchecked_months
 
@@ -119,9 +126,12 @@ def run_sqlmesh(args: list[str], verbose: bool) -> tuple[int, list[str]]:
     """
     environment = {**os.environ, "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
     command = [sys.executable, "-m", "gateway.lock", "--", sqlmesh_command(), *args]
-    with subprocess.Popen(
-        command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as process:
+    with (
+        subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as process,
+        forwarding(process),
+    ):
         lines = []
         for line in process.stdout:
             lines.append(line.rstrip("\n"))
@@ -240,6 +250,8 @@ def promote(gate: Gate, approval_id: str) -> int | None:
         return gate.failed(
             "promote", "prod does not serve the approved snapshots", sorted(n for n, _ in serving ^ approved)
         )
+    with sqlmesh_context(PROJECT_DIR) as context:
+        record_promotion(context, approval_id, "make promote")  # gate.promotions: whether and when prod switched
     batches = executed_batches(output)
     how = {0: "virtual update, no model batch executed", None: "no batch to run"}.get(batches, f"{batches} batches run")
     gate.passed("promote", f"prod now serves the {len(approved)} approved snapshots ({how})")
@@ -289,7 +301,16 @@ def main(argv: list[str]) -> int:
     os.environ["MOBILITY_DATA_DIR"] = str(data_dir())  # one absolute warehouse path for every step
     try:
         with warehouse_lock(f"make promote ({args.env} -> prod)"):
+            recover.preflight("gate")
             code = run_gate(gate)
+    except (Interrupted, KeyboardInterrupt) as error:
+        stopped = error if isinstance(error, Interrupted) else Interrupted(signal.SIGINT)
+        promoted = any(step == "promote" and note.startswith("ok") for step, note in gate.steps)
+        if not promoted and gate.prod_before:
+            gate.prod = "prod is as it was, or mid-switch: the next promote, run, restate or check completes it"
+        gate.failed("stopped", f"{stopped} during the gate")
+        print(gate.summary(promoted=promoted))
+        return stopped.exit_code
     except WarehouseBusy as error:
         gate.failed("lock", str(error))
         code = EXIT_BUSY

@@ -106,3 +106,45 @@ def test_restate_needs_a_month(repository: Path, data: Path):
 
     assert result.returncode != 0
     assert "usage: make restate MONTH=YYYY-MM" in result.stdout
+
+
+PENDING = "SELECT raw_table, strftime(source_month, '%Y-%m') FROM gate.pending_restatements ORDER BY ALL"
+
+
+def test_a_landed_month_stays_pending_until_a_restatement_succeeds(repository: Path, data: Path, republished: Path):
+    # Landed, then the process that would restate it is gone (as a kill between landing and restating leaves it),
+    # and a later ingest of something else overwrites last_ingest.json: the warehouse still knows.
+    landed = python(repository, data, "-m", "ingest", "--months", "2024-10", "--mirror", str(republished))
+    assert landed.returncode == 0, output(landed)
+    assert ("raw_tlc.yellow_trips", "2024-10") in read(data, PENDING)
+    other = python(repository, data, "-m", "ingest", "--sources", "zones", "--mirror", str(republished))
+    assert other.returncode == 0, output(other)
+
+    checked = make(repository, data, "check", "ENV=prod")
+    assert "1 month(s) await restatement in prod" in checked.stdout, output(checked)
+    assert "raw_tlc.yellow_trips 2024-10 (re-landed)" in checked.stdout, output(checked)
+
+    restated = python(repository, data, "-m", "ops.restate", "--changed-months")
+    assert restated.returncode == 0, output(restated)
+    assert "RESTATED 2024-10 in prod (checks passed)" in restated.stdout
+    assert read(data, PENDING) == []
+    assert read(data, MART_OCTOBER_TRIPS) == read(data, LIVE_OCTOBER_TRIPS)
+
+
+def test_a_promotion_cut_short_is_completed_by_the_next_command(repository: Path, data: Path):
+    # What a kill during the prod virtual update leaves: SQLMesh's record of prod not finalized, some views not
+    # switched (here one is missing altogether).
+    import duckdb
+
+    with duckdb.connect(str(data / "warehouse.duckdb")) as connection:
+        connection.execute("UPDATE sqlmesh._environments SET finalized_ts = NULL WHERE name = 'prod'")
+        connection.execute("DROP VIEW marts.agg_taxi_vs_bike_by_day")
+
+    checked = make(repository, data, "check", "ENV=prod")
+
+    assert "prod was left mid-update by a promotion that did not finish" in checked.stdout, output(checked)
+    assert checked.returncode == 0, output(checked)
+    assert read(data, "SELECT count(*) FROM marts.agg_taxi_vs_bike_by_day")[0][0] > 0
+    assert read(data, "SELECT finalized_ts IS NOT NULL FROM sqlmesh._environments WHERE name = 'prod'") == [(True,)]
+    promotions = read(data, "SELECT promoted_by FROM gate.promotions ORDER BY promoted_at")
+    assert promotions[0] == ("make promote",) and "completing an interrupted promotion" in promotions[-1][0]
