@@ -19,7 +19,6 @@ import contextlib
 import fcntl
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -28,11 +27,10 @@ from pathlib import Path
 
 import duckdb
 
-from gateway import GatewayError, damaged, is_lock_conflict, warehouse_path
+from gateway import GatewayError, children, damaged, is_lock_conflict, warehouse_path
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 class WarehouseBusy(GatewayError):
@@ -166,29 +164,15 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         with warehouse_lock(purpose or " ".join(command)):
-            return _call(command)
+            return children.call(command)  # TERM/HUP to this process stop the command too
+    except children.Interrupted as error:
+        return error.exit_code
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return 75
     except GatewayError as error:  # a damaged warehouse: its own message, not a wait for a lock no one holds
         print(f"error: {error}", file=sys.stderr)
         return 2
-
-
-def _call(command: list[str]) -> int:
-    """Runs the command to its end; TERM and HUP sent to this process are passed on to it (`kill <PID>` stops both).
-
-    Ctrl-C reaches the command from the terminal directly, so this process only waits for it to finish.
-    """
-    process = subprocess.Popen(command)
-    handlers = {number: lambda received, _: process.send_signal(received) for number in FORWARDED_SIGNALS}
-    handlers[signal.SIGINT] = lambda *_: None
-    previous = {number: signal.signal(number, handler) for number, handler in handlers.items()}
-    try:
-        return process.wait()
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

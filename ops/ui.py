@@ -3,8 +3,11 @@
 `sqlmesh ui` opens the warehouse for writing and keeps it open while it runs (DuckDB allows one writing process), so
 it is started through `python -m gateway.lock`: it waits for the current writer like any other, and while it runs
 every other writer (make plan, ingest, run, restate, promote) waits MOBILITY_LOCK_TIMEOUT seconds and then stops
-with a message naming it. Its process id is kept in `$MOBILITY_DATA_DIR/ui.pid` and its output in `ui.log`;
-`make ui-stop` stops that process (it passes the signal on to the UI) and with it releases the lock.
+with a message naming it. Its process id and URL are kept in `$MOBILITY_DATA_DIR/ui.pid` and its output in
+`ui.log`; `make ui-stop` stops that process (it passes the signal on to the UI) and with it releases the lock.
+
+The UI runs in a session of its own, led by the lock process, so when that process was killed on its own the UI left
+behind is still found: `make ui-stop` stops the members of the recorded process group that serve the recorded port.
 
     python -m ops.ui start [--port 8000]     python -m ops.ui stop
 """
@@ -12,6 +15,7 @@ with a message naming it. Its process id is kept in `$MOBILITY_DATA_DIR/ui.pid` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -40,18 +44,51 @@ def log_file() -> Path:
     return data_dir() / "ui.log"
 
 
-def running_pid() -> int | None:
-    """The process id in the pid file when that process is still our UI, else None (a stale file is removed)."""
+def recorded() -> tuple[int, str] | None:
+    """(process id, URL) from the pid file, or None when there is none."""
     try:
-        pid = int(pid_file().read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        pid_file().unlink(missing_ok=True)
+        pid, url = pid_file().read_text().split()[:2]
+        return int(pid), url
+    except (OSError, ValueError):
         return None
+
+
+def running_pid() -> int | None:
+    """The process id in the pid file when that process is still our UI's lock process, else None."""
+    found = recorded()
+    if found is None:
+        return None
+    pid = found[0]
     command = process_field(pid, "command")
     if not is_alive(pid) or "gateway.lock" not in command or " ui " not in f"{command} ":
-        pid_file().unlink(missing_ok=True)
         return None
     return pid
+
+
+def orphans() -> list[int]:
+    """The recorded UI's processes left behind by a lock process that died: members of its process group running
+    `sqlmesh ui` while the recorded port still answers. Empty when there are none."""
+    found = recorded()
+    if found is None or running_pid() is not None:
+        return []
+    group, url = found
+    members = [pid for pid in group_members(group) if "sqlmesh" in process_field(pid, "command")]
+    port = int(url.rsplit(":", 1)[1])
+    return members if members and not port_is_free(port) else []
+
+
+def group_members(group: int) -> list[int]:
+    """The live processes of a process group."""
+    try:
+        answer = subprocess.run(["ps", "-A", "-o", "pid=,pgid=,stat="], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    members = []
+    for line in answer.stdout.splitlines():
+        pid, pgid, state = line.split()[:3]
+        if int(pgid) == group and not state.startswith(("Z", "X")):
+            members.append(int(pid))
+    return members
 
 
 def port_is_free(port: int) -> bool:
@@ -100,6 +137,13 @@ def start(port: int) -> int:
     if pid := running_pid():
         print(f"The SQLMesh UI already runs (PID {pid}); stop it with `make ui-stop`. Its log: {log_file()}")
         return 0
+    if left := orphans():
+        print(
+            f"error: a SQLMesh UI left behind by a killed `make ui` (PID {', '.join(map(str, left))}) still serves "
+            f"{recorded()[1]} and holds the warehouse; stop it with `make ui-stop`, then run `make ui` again.",
+            file=sys.stderr,
+        )
+        return 75
     if not port_is_free(port):
         print(f"error: {HOST}:{port} is in use by another program; choose another port: make ui PORT=8001")
         return 2
@@ -154,15 +198,39 @@ def stop_process(pid: int) -> None:
         pass
 
 
+def stop_orphans(pids: list[int]) -> None:
+    """TERM to each process left behind, then KILL to those that linger."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while time.monotonic() < deadline and any(is_alive(pid) for pid in pids):
+        time.sleep(POLL_SECONDS)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            if is_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
 def stop() -> int:
-    """Stops the UI started by `make ui`, by the process id in its pid file."""
-    pid = running_pid()
-    if pid is None:
-        print("The SQLMesh UI is not running (no live process in the pid file).")
+    """Stops the UI started by `make ui`: its lock process, or what it left behind when that process was killed."""
+    if (pid := running_pid()) is not None:
+        stop_process(pid)
+        pid_file().unlink(missing_ok=True)
+        print(f"Stopped the SQLMesh UI (PID {pid}); the warehouse lock is released.")
         return 0
-    stop_process(pid)
+    if left := orphans():
+        group, url = recorded()
+        stop_orphans(left)
+        pid_file().unlink(missing_ok=True)
+        listed = ", ".join(map(str, left))
+        print(
+            f"Stopped a SQLMesh UI left behind at {url} (PID {listed}; the lock process PID {group} that started it "
+            "had been killed); the warehouse is released."
+        )
+        return 0
     pid_file().unlink(missing_ok=True)
-    print(f"Stopped the SQLMesh UI (PID {pid}); the warehouse lock is released.")
+    print("The SQLMesh UI is not running (no live process in the pid file, nothing serving its port).")
     return 0
 
 

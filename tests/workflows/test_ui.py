@@ -6,6 +6,8 @@ Needs chromium at /usr/bin/chromium (`apt-get install -y chromium`); run with `m
 from __future__ import annotations
 
 import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
-from ops.ui import is_alive
+from ops.ui import group_members, is_alive
 from tests.conftest import ROOT
 from tests.workflows.conftest import free_port, make, output, python
 
@@ -123,3 +125,30 @@ def test_ui_stop_releases_the_warehouse(repository: Path, data: Path) -> None:
     assert not (data / "ui.pid").exists() and not is_alive(pid)
     writer = python(repository, data, "-m", "gateway.lock", "--", "true")
     assert writer.returncode == 0, output(writer)
+
+
+def test_ui_stop_finds_a_ui_whose_lock_process_was_killed(repository: Path, data: Path) -> None:
+    port = free_port()
+    assert make(repository, data, "ui", f"PORT={port}").returncode == 0
+    runner = int((data / "ui.pid").read_text().split()[0])
+    os.kill(runner, signal.SIGKILL)  # the lock process dies alone; `sqlmesh ui` keeps the warehouse open
+    while is_alive(runner):
+        time.sleep(0.1)
+    ui = orphan_of(runner)
+    refused = make(repository, data, "ui", f"PORT={free_port()}")
+    assert "left behind" in refused.stderr and str(ui) in refused.stderr, output(refused)
+
+    stopped = make(repository, data, "ui-stop")
+
+    assert stopped.returncode == 0, output(stopped)
+    assert f"Stopped a SQLMesh UI left behind at http://127.0.0.1:{port} (PID {ui}" in stopped.stdout
+    assert not is_alive(ui) and not (data / "ui.pid").exists()
+    writer = python(repository, data, "-m", "gateway.lock", "--", "true")
+    assert writer.returncode == 0, output(writer)
+
+
+def orphan_of(runner: int) -> int:
+    """The `sqlmesh ui` process the killed lock process had started (one member of its process group)."""
+    members = group_members(runner)
+    assert len(members) == 1, members
+    return members[0]
