@@ -47,7 +47,7 @@ $(STAMP): requirements.lock
 	@touch $@
 
 sample: $(STAMP) ## Write a deterministic sample mirror: MONTHS=YYYY-MM[:YYYY-MM] SCALE=0.01 (1 = real volume)
-	$(PY) -m ingest.sample --months $(MONTHS) --scale $(SCALE) --out $(MOBILITY_DATA_DIR)/mirror
+	$(PY) -m ingest.sample --months $(MONTHS) --scale $(SCALE) --out "$(MOBILITY_DATA_DIR)/mirror"
 
 ingest: $(STAMP) ## Land raw data with dlt, then restate changed months in prod: SOURCES=... MONTHS=... [MIRROR=dir-or-url]
 	$(PY) -m ops.run --ingest-only --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror "$(MIRROR)")
@@ -58,7 +58,7 @@ plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included;
 
 run: $(STAMP) ## Scheduled run: ingest MONTHS (default: next published), restate, sqlmesh run through the checks [OVERRIDE=...]
 	$(PY) -m ops.run --sources $(SOURCES) $(if $(filter command line environment,$(origin MONTHS)),--months $(MONTHS)) \
-	  $(if $(MIRROR),--mirror $(MIRROR)) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
+	  $(if $(MIRROR),--mirror "$(MIRROR)") $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 check: $(STAMP) ## Soda checks on an environment, read-only: ENV=dev|prod|NAME [OVERRIDE=threshold=value,...]
 	@$(PY) -m ops.recover check
@@ -89,7 +89,7 @@ test: $(STAMP) ## Unit tests, lint, format check and the pytest suite
 
 demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, Soda gate, promote to prod
 	$(MAKE) --no-print-directory sample
-	$(MAKE) --no-print-directory ingest MIRROR=$(MOBILITY_DATA_DIR)/mirror
+	$(MAKE) --no-print-directory ingest MIRROR="$(MOBILITY_DATA_DIR)/mirror"
 	$(MAKE) --no-print-directory promote ENV=dev
 	@$(PY) -m ops.answers
 
@@ -97,10 +97,10 @@ answers: $(STAMP) ## What prod answers: busiest zone and hour, tip rates, bike s
 	@$(PY) -m ops.answers
 
 bench: $(STAMP) ## Measure ingest, backfill, one-day run, promotion and queries: [SCALE=1] [MONTHS=2024-09:2024-11]
-	$(PY) -m ops.bench --scale $(if $(filter command line,$(origin SCALE)),$(SCALE),1) --months $(MONTHS) --out $(MOBILITY_DATA_DIR)/bench
+	$(PY) -m ops.bench --scale $(if $(filter command line,$(origin SCALE)),$(SCALE),1) --months $(MONTHS) --out "$(MOBILITY_DATA_DIR)/bench"
 
-clean: ## Remove the warehouse and generated data (keeps .venv)
-	rm -rf $(MOBILITY_DATA_DIR)
+clean: $(STAMP) ## Delete the data folder MOBILITY_DATA_DIR (only one this project created; keeps .venv)
+	@$(PY) -m ops.clean
 
 .PHONY: diff ui ui-stop restate test-ui parity test-spark
 
@@ -130,7 +130,7 @@ restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data, th
 	$(PY) -m ops.restate --month $(MONTH) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
 parity: $(STAMP) ## The same sample on DuckDB and Spark, every mart compared column by column [SCALE=0.01] [MONTHS=2024-09:2024-10]
-	$(PY) -m ops.parity --scale $(SCALE) --months $(if $(filter command line,$(origin MONTHS)),$(MONTHS),2024-09:2024-10) --out $(MOBILITY_DATA_DIR)/parity
+	$(PY) -m ops.parity --scale $(SCALE) --months $(if $(filter command line,$(origin MONTHS)),$(MONTHS),2024-09:2024-10) --out "$(MOBILITY_DATA_DIR)/parity"
 
 test-spark: $(STAMP) ## The Spark gateway's longer tests (pytest -m spark: lake landing, gate on Spark); needs Java 17
 	$(PY) -m pytest -q -m spark

@@ -67,6 +67,23 @@ def data_dir() -> Path:
     return Path(os.environ.get("MOBILITY_DATA_DIR") or "data").resolve()  # empty is unset, as in config.yaml
 
 
+MARKER = ".nyc-mobility"  # in a data folder this project created; `make clean` deletes only such a folder
+
+
+def own_data_dir(inside: Path | None = None) -> Path:
+    """The data folder, created with its marker when it does not exist yet (or is empty), for a command that writes
+    there; with `inside`, only when that path lies within the data folder (a --out given elsewhere is not ours)."""
+    folder = data_dir()
+    if inside is not None and folder != inside.resolve() and folder not in inside.resolve().parents:
+        return folder
+    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / MARKER).write_text(
+            "This folder holds nyc-mobility's warehouse and working files; `make clean` deletes it whole.\n"
+        )
+    return folder
+
+
 def warehouse_path() -> Path:
     """The one DuckDB file every layer lives in."""
     return data_dir() / "warehouse.duckdb"

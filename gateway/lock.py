@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from gateway import GatewayError, children, damaged, is_lock_conflict, warehouse_path
+from gateway import GatewayError, children, damaged, is_lock_conflict, own_data_dir, warehouse_path
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
@@ -114,7 +114,7 @@ def warehouse_lock(purpose: str) -> Iterator[None]:
     if _inherited(path):
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    own_data_dir()
     deadline = time.monotonic() + timeout_seconds()
     with open(path.with_suffix(".lock"), "a+") as handle:
         while True:

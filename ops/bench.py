@@ -451,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.scale <= 0:
             raise IngestError(f"SCALE={args.scale:g} must be above 0")
         out = Path(args.out).resolve()
+        gateways.own_data_dir(inside=out)
         out.mkdir(parents=True, exist_ok=True)
         if gateways.engine() == "spark":
             comparison = engine_comparison(args.scale, months, out)

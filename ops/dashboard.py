@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway import data_dir
+from gateway import data_dir, own_data_dir
 from ops.common import PROJECT_DIR, pin_data_dir
 from ops.ui import HOST, is_alive, port_is_free, process_field, stop_process, wait_until_up
 
@@ -48,7 +48,7 @@ def launch(port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", HOST, "--server.port", str(port)]
     command += ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false"]
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data_dir()), "PYTHONPATH": str(PROJECT_DIR)}
-    data_dir().mkdir(parents=True, exist_ok=True)
+    own_data_dir()
     with open(log_file(), "w") as log:
         return subprocess.Popen(
             command, cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

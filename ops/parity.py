@@ -240,9 +240,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from gateway import data_dir
+    from gateway import data_dir, own_data_dir
 
     out = (args.out or data_dir() / "parity").resolve()
+    own_data_dir(inside=out)
     try:
         if not args.compare_only:
             print(f"Building the same sample on DuckDB and Spark in {out}")

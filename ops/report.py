@@ -22,7 +22,7 @@ import pandas as pd
 import vl_convert
 
 from dashboard.pages import MONTHS, PAGES, Filters
-from gateway import data_dir, open_read_only, warehouse_path
+from gateway import data_dir, open_read_only, own_data_dir, warehouse_path
 from ops.common import WorkflowError, exit_code, pin_data_dir
 
 STYLE = """
@@ -97,6 +97,7 @@ def write_report(out: Path) -> Path:
         view = HtmlView(connection)
         for page in PAGES.values():
             page(view, Filters((months[0], months[-1])))
+    own_data_dir(inside=out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / "index.html"
     target.write_text(render(view, (months[0], months[-1]), source))

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from gateway import data_dir
+from gateway import data_dir, own_data_dir
 from ops.common import PROJECT_DIR, pin_data_dir, sqlmesh_executable
 
 HOST = "127.0.0.1"
@@ -112,7 +112,7 @@ def launch(port: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "gateway.lock", "--purpose", purpose, "--", sqlmesh_executable(), "ui"]
     command += ["--host", HOST, "--port", str(port)]
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data_dir()), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
-    data_dir().mkdir(parents=True, exist_ok=True)
+    own_data_dir()
     with open(log_file(), "w") as log:
         return subprocess.Popen(
             command, cwd=PROJECT_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

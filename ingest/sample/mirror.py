@@ -9,6 +9,7 @@ import os
 import re
 from pathlib import Path
 
+from gateway import own_data_dir
 from ingest.sample.citibike import make_stations, write_citibike
 from ingest.sample.common import FileEntry, Month, atomic_path
 from ingest.sample.tlc import write_taxi
@@ -98,5 +99,6 @@ def report(out: Path, entry: FileEntry) -> FileEntry:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m ingest.sample`."""
     args = build_parser().parse_args(argv)
+    own_data_dir(inside=Path(args.out))
     generate(args.out, args.months, args.scale, args.seed)
     return 0
