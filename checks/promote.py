@@ -62,7 +62,7 @@ from checks.scan import (
     run_scan,
     schema_variables,
 )
-from gateway import data_dir
+from gateway import GatewayError, data_dir, faults
 from gateway.children import Interrupted, forwarding
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError
@@ -286,6 +286,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@faults.reported("make promote")
 def main(argv: list[str]) -> int:
     """Runs the gate under the warehouse lock and prints the summary; non-zero unless prod was promoted."""
     args = parse_args(argv)
@@ -314,10 +315,17 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         gate.failed("lock", str(error))
         code = EXIT_BUSY
+    except GatewayError as error:  # a damaged warehouse file: its own words, and the exit code of a usage error
+        gate.failed("gate", str(error))
+        code = 2
     except (GateError, IngestError, WorkflowError) as error:
         code = gate.failed("gate", str(error))
     except Exception as error:  # any other failure still ends in the summary, prod untouched
-        code = gate.failed("gate", f"unexpected {type(error).__name__}: {error}")
+        if message := faults.explain(error, "make promote"):  # a full disk, a read-only folder
+            gate.failed("gate", message)
+            code = faults.EXIT_IO
+        else:
+            code = gate.failed("gate", f"unexpected {type(error).__name__}: {error}")
     print(gate.summary(promoted=code == 0))
     return code
 

@@ -372,9 +372,11 @@ def missing_relations(path: Path, relations: set[tuple[str, str]]) -> list[str]:
         with duckdb.connect(str(path), read_only=True) as connection:
             present = set(connection.sql("SELECT table_schema, table_name FROM information_schema.tables").fetchall())
     except duckdb.Error as error:
+        if not gateway.is_lock_conflict(error):
+            raise ScanSetupError(str(gateway.damaged(path, error))) from None
         raise ScanSetupError(
             f"Cannot open {path} read-only: {str(error).splitlines()[0]} "
-            "A writer (ingest, sqlmesh plan/run, the UI) may hold it: scan again when it has finished."
+            "A writer (ingest, sqlmesh plan/run, the UI) holds it: scan again when it has finished."
         ) from error
     return sorted(f"{schema}.{table}" for schema, table in relations - present)
 

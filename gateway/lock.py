@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from gateway import GatewayError, children, damaged, is_lock_conflict, own_data_dir, warehouse_path
+from gateway import GatewayError, children, damaged, faults, is_lock_conflict, own_data_dir, warehouse_path
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
@@ -153,6 +153,7 @@ def _busy_message(path: Path, holder: str) -> str:
     )
 
 
+@faults.reported(lambda argv: " ".join(argv[argv.index("--") + 1 :][:3]) if "--" in argv else "The command")
 def main(argv: list[str]) -> int:
     """Runs a command while holding the warehouse lock; `--purpose TEXT` names it for whoever has to wait."""
     purpose = None

@@ -42,7 +42,12 @@ def _connect(file: Path | None = None, read_only: bool = False) -> duckdb.DuckDB
     file = file or path()
     if not read_only:
         file.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(file), read_only=read_only)
+    try:
+        connection = duckdb.connect(str(file), read_only=read_only)
+    except duckdb.IOException as error:
+        if not gateway.is_lock_conflict(error):
+            raise gateway.damaged(file, error) from None
+        raise
     if not read_only:
         connection.execute("CREATE SCHEMA IF NOT EXISTS gate")
         connection.execute(DDL)

@@ -26,7 +26,7 @@ import pyarrow as pa
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 import gateway
-from gateway import GatewayError, data_dir, pending, warehouse_path
+from gateway import GatewayError, data_dir, faults, pending, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
 from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
@@ -261,6 +261,8 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
             try:
                 result = load(name, month, base)
             except IngestError as error:  # the month stays pending if it was marked: a restatement redoes it
+                if faults.cause(error):  # a full disk or a read-only folder stops every source: say it once
+                    raise
                 print(f"error: {label}: {error}", file=sys.stderr)
                 failures += 1
                 break
@@ -309,6 +311,7 @@ def write_summary(landed: list[dict]) -> None:
         print(f"Months whose landed content changed: {', '.join(changed)} (restate them: make restate MONTH=...)")
 
 
+@faults.reported("Landing")
 def main(argv: list[str] | None = None) -> int:
     """Parses and validates every argument before any work starts, then lands the sources."""
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__.splitlines()[0])
@@ -316,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--months", default=os.environ.get("MONTHS") or "2024-09:2024-11")
     parser.add_argument("--mirror", default=os.environ.get("MIRROR") or None)
     args = parser.parse_args(argv)
+    faults.quiet_dlt()
     try:
         names = parse_sources(args.sources)
         months = parse_months(args.months)
@@ -339,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
     except (IngestError, GatewayError) as error:
+        if faults.cause(error):  # a full disk, a read-only folder: its own message (faults.reported)
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 1 if failures else 0

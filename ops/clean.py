@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 
-from gateway import MARKER, WarehouseDamaged, data_dir
+from gateway import MARKER, WarehouseDamaged, data_dir, faults
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ops.common import PROJECT_DIR
 
@@ -30,6 +30,7 @@ def refusal(folder) -> str | None:
     return None
 
 
+@faults.reported("make clean")
 def clean() -> int:
     """Deletes the data folder when it is ours and no writer holds it."""
     folder = data_dir()

@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
-    except WorkflowError as error:
+    except (WorkflowError, gateway.GatewayError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

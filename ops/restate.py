@@ -34,7 +34,7 @@ from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
 from checks.approvals import record_accepted_months
-from gateway import pending, warehouse_path
+from gateway import GatewayError, faults, pending, warehouse_path
 from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError, Month, parse_months
@@ -221,6 +221,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@faults.reported("make restate")
 def main(argv: list[str]) -> int:
     """Restates under the warehouse lock; 0 restated, 1 prod unchanged (plan or checks failed), 2 usage, 75 busy."""
     args = parse_args(argv)
@@ -243,7 +244,7 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
-    except (IngestError, WorkflowError) as error:
+    except (IngestError, WorkflowError, GatewayError) as error:  # GatewayError: a damaged warehouse, its own words
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
 

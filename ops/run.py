@@ -35,7 +35,7 @@ import requests
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
-from gateway import warehouse_path
+from gateway import GatewayError, faults, warehouse_path
 from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
@@ -219,6 +219,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@faults.reported(lambda argv: "make ingest" if "--ingest-only" in argv else "make run")
 def main(argv: list[str]) -> int:
     """Runs the scheduled steps; prints one clear line when the warehouse is busy or not built."""
     args = parse_args(argv)
@@ -237,7 +238,7 @@ def main(argv: list[str]) -> int:
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BUSY
-    except (IngestError, WorkflowError) as error:
+    except (IngestError, WorkflowError, GatewayError) as error:  # GatewayError: a damaged warehouse, its own words
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from gateway import own_data_dir
+from gateway import faults, own_data_dir
 from ingest.sample.citibike import make_stations, write_citibike
 from ingest.sample.common import FileEntry, Month, atomic_path
 from ingest.sample.tlc import write_taxi
@@ -96,6 +96,7 @@ def report(out: Path, entry: FileEntry) -> FileEntry:
     return entry
 
 
+@faults.reported("Writing the sample mirror")
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m ingest.sample`."""
     args = build_parser().parse_args(argv)
