@@ -146,6 +146,7 @@ def built_warehouse(tmp_path_factory: pytest.TempPathFactory, sample_mirror: Pat
 
 
 PROJECT_FILES = (
+    "bin",
     "config.yaml",
     "external_models.yaml",
     "models",

@@ -93,3 +93,24 @@ def test_nested_writers_inherit_the_lock_and_kill_stops_the_command(repository: 
     wrapper.wait(timeout=10)
     time.sleep(0.2)
     assert children and not any(Path(f"/proc/{child}").exists() for child in children)
+
+
+def test_the_readmes_sqlmesh_takes_the_lock_too(repository: Path, data: Path, lock_holder: subprocess.Popen):
+    sqlmesh = str(repository / "bin" / "sqlmesh")
+    blocked = subprocess.run(
+        [sqlmesh, "plan", "dev", "--no-prompts"],
+        cwd=data,  # from any folder: the wrapper runs in the project
+        env=environment(data, MOBILITY_LOCK_TIMEOUT="1"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert blocked.returncode == 75, output(blocked)
+    assert f"is in use by PID {lock_holder.pid} (a test holder)" in blocked.stderr
+    assert "IO Error" not in blocked.stderr + blocked.stdout and "Traceback" not in blocked.stderr
+
+    lock_holder.terminate()
+    lock_holder.wait(timeout=10)
+    query = [sqlmesh, "fetchdf", "SELECT count(*) AS zones FROM marts.dim_zones"]
+    answered = subprocess.run(query, cwd=data, env=environment(data), capture_output=True, text=True, timeout=120)
+    assert answered.returncode == 0 and "zones" in answered.stdout, output(answered)
