@@ -53,7 +53,7 @@ FURTHER = """Go further:
   make dashboard                            charts of every mart in the browser (http://127.0.0.1:8501)
   make ui                                   the SQLMesh UI: models, lineage, plans (http://127.0.0.1:8000)
   make check ENV=prod                       the gate's Soda checks on what prod serves
-  .venv/bin/sqlmesh fetchdf "SELECT * FROM marts.agg_taxi_vs_bike_by_day ORDER BY trip_date DESC LIMIT 7"
+  bin/sqlmesh fetchdf "SELECT * FROM marts.agg_taxi_vs_bike_by_day ORDER BY trip_date DESC LIMIT 7"
 """
 
 
