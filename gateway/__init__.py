@@ -68,15 +68,25 @@ def data_dir() -> Path:
 
 
 MARKER = ".nyc-mobility"  # in a data folder this project created; `make clean` deletes only such a folder
+# What the project writes in its data folder: a folder holding nothing else is the project's (SQLMesh writes its cache
+# there on any command, `make test` included; a folder from before the marker holds these).
+OWN_ENTRIES = frozenset(
+    {MARKER, ".sqlmesh_cache", ".dlt", ".dlt-lake", "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.lock"}
+    | {"mirror", "downloads", "lake", "spark", "bench", "parity", "report", "last_ingest.json"}
+    | {"ui.pid", "ui.log", "dashboard.pid", "dashboard.log", "restate-candidate", "run-candidate"}
+)
 
 
 def own_data_dir(inside: Path | None = None) -> Path:
-    """The data folder, created with its marker when it does not exist yet (or is empty), for a command that writes
-    there; with `inside`, only when that path lies within the data folder (a --out given elsewhere is not ours)."""
+    """The data folder, created with its marker when it does not exist yet (or holds only what the project writes
+    there), for a command that writes there; with `inside`, only when that path lies within the data folder (a --out
+    given elsewhere is not ours)."""
     folder = data_dir()
     if inside is not None and folder != inside.resolve() and folder not in inside.resolve().parents:
         return folder
-    if not folder.exists() or (folder.is_dir() and not any(folder.iterdir())):
+    if (folder / MARKER).exists():
+        return folder
+    if not folder.exists() or (folder.is_dir() and {entry.name for entry in folder.iterdir()} <= OWN_ENTRIES):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MARKER).write_text(
             "This folder holds nyc-mobility's warehouse and working files; `make clean` deletes it whole.\n"

@@ -112,3 +112,16 @@ def test_an_ingest_refused_as_busy_exits_75_and_says_who_holds_the_warehouse(tmp
         holder.wait()
     assert ingest.returncode == 75, ingest.stderr
     assert "a long job" in ingest.stderr and "Nothing was written" in ingest.stderr
+
+
+def test_the_data_folder_is_marked_only_when_it_holds_nothing_but_the_projects_files(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    made, cached, theirs = tmp_path / "new", tmp_path / "cached", tmp_path / "theirs"
+    (cached / ".sqlmesh_cache").mkdir(parents=True)  # what any sqlmesh command leaves, `make test` included
+    theirs.mkdir()
+    (theirs / "warehouse.duckdb").touch()
+    (theirs / "thesis.tex").touch()
+    for folder in (made, cached, theirs):
+        monkeypatch.setenv("MOBILITY_DATA_DIR", str(folder))
+        gateway.own_data_dir()
+    assert (made / gateway.MARKER).exists() and (cached / gateway.MARKER).exists()
+    assert not (theirs / gateway.MARKER).exists()
