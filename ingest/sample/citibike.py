@@ -33,6 +33,7 @@ from ingest.sample.common import (
     split,
     zip_info,
 )
+from ingest.sample.weather import BIKE_WEATHER_FACTORS, weather_factors
 
 CSV_MEMBER_ROWS = 1_000_000  # rows per Citi Bike CSV member, as upstream
 DOCKED_BIKE_UNTIL = (2023, 1)  # `docked_bike` appears in months before this one
@@ -113,8 +114,10 @@ def timestamps_text(seconds: np.ndarray) -> pa.Array:
     return pc.strftime(pa.array(seconds, type=pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
 
 
-def bike_chunk(month: Month, codes: np.ndarray, first_row: int, seed: int, stations: Stations) -> pa.Table:
-    """One chunk of rides as a table of 13 text columns."""
+def bike_chunk(
+    month: Month, codes: np.ndarray, first_row: int, seed: int, stations: Stations, weather: np.ndarray
+) -> pa.Table:
+    """One chunk of rides as a table of 13 text columns (`weather`: demand by hour of the month)."""
     n, rng = codes.size, chunk_rng(seed, first_row)
     kind = {name: codes == code for name, code in CODE.items()}
     no_start, no_end, lost = kind["missing_start_station"], kind["missing_end_station"], kind["overlong_ride"]
@@ -125,7 +128,7 @@ def bike_chunk(month: Month, codes: np.ndarray, first_row: int, seed: int, stati
     bike = (rng.random(n) < 0.64).astype(np.int8)
     bike = np.where(no_start | no_end, 1, np.where(lost, 0, np.where(kind["docked_bike"], 2, bike)))
     electric = bike == 1
-    started = demand_times(rng, n, month, BIKE_HOURS, BIKE_WEEKDAYS)
+    started = demand_times(rng, n, month, BIKE_HOURS, BIKE_WEEKDAYS, weather)
     started = np.where(codes == STRAY_PREV, month.start - rng.integers(1, 86400, n), started)
     duration = rng.lognormal(np.log(540), 0.8, n) * np.where(electric, 0.85, 1.0)
     duration = np.clip(duration, 60, 14400).astype(np.int64)
@@ -188,6 +191,7 @@ def write_citibike(out: Path, month: Month, scale: float, seed: int, stations: S
     strays = {STRAY_PREV: max(2, round(rows * BIKE_STRAY_RATE))}
     counts = {CODE[name]: n for name, n in by_variant.items()} | strays
     codes = plan_rows(rows, counts, np.random.default_rng([fseed, 0]))
+    weather = weather_factors(month, seed, BIKE_WEATHER_FACTORS)
     stamp = (*month.next().key, 1, 0, 0, 0)
     members: dict[str, int] = {}
     part = atomic_path(out / f"{stem}.zip")
@@ -196,7 +200,7 @@ def write_citibike(out: Path, month: Month, scale: float, seed: int, stations: S
             name = f"{stem}_{number}.csv"
             with archive.open(zip_info(name, stamp), "w") as stream:
                 for start, stop in chunks(last - first, first):
-                    table = bike_chunk(month, codes[start:stop], start, fseed, stations)
+                    table = bike_chunk(month, codes[start:stop], start, fseed, stations, weather)
                     buffer = pa.BufferOutputStream()
                     options = pacsv.WriteOptions(include_header=start == first, quoting_style="all_valid")
                     pacsv.write_csv(table, buffer, options)

@@ -127,11 +127,11 @@ def chunk_rng(seed: int, start: int) -> Rng:
     return np.random.default_rng([seed, 1, start])
 
 
-def demand_times(rng: Rng, n: int, month: Month, hours: tuple, weekdays: tuple) -> np.ndarray:
-    """Epoch seconds inside the month, drawn from a daily and hourly demand curve."""
+def demand_times(rng: Rng, n: int, month: Month, hours: tuple, weekdays: tuple, weather: np.ndarray) -> np.ndarray:
+    """Epoch seconds inside the month, drawn from a daily and hourly demand curve times `weather` (one per hour)."""
     first_weekday = date(month.year, month.month, 1).weekday()
     day_weights = np.array([weekdays[(first_weekday + d) % 7] for d in range(month.days)])
-    weights = np.outer(day_weights, np.array(hours)).ravel()
+    weights = np.outer(day_weights, np.array(hours)).ravel() * weather
     slots = rng.choice(weights.size, size=n, p=weights / weights.sum())
     return month.start + slots * 3600 + rng.integers(0, 3600, size=n)
 

@@ -33,14 +33,20 @@ from ingest.sample.common import (
     split,
     stray_times,
 )
+from ingest.sample.weather import TAXI_WEATHER_FACTORS, weather_factors
 from ingest.sample.zones import (
+    AIRPORT_DROPOFF_PCT,
+    AIRPORT_DROPOFF_SPLIT,
+    AIRPORT_PICKUP_PCT,
+    AIRPORT_PICKUP_SPLIT,
     CBD_ZONE_IDS,
     EWR,
     JFK,
     LGA,
-    MANHATTAN_BORO_ZONE_IDS,
     MANHATTAN_ZONE_IDS,
     UNKNOWN_ZONES,
+    YELLOW_ZONE_IDS,
+    pick_airports,
     zone_weights,
 )
 
@@ -166,10 +172,10 @@ def pick_zones(rng: Rng, n: int, source: str, unknown: np.ndarray) -> tuple[np.n
     pu = rng.choice(264, size=n, p=pickup_w)
     do = rng.choice(264, size=n, p=dropoff_w)
     u = rng.random(n)
-    pu_air_rate, do_air_rate = (0.07, 0.045) if source == "yellow" else (0.0, 0.02)
-    pu = np.where(u < pu_air_rate, np.where(rng.random(n) < 0.55, JFK, LGA), pu)
+    pu_air_rate, do_air_rate = AIRPORT_PICKUP_PCT[source] / 100, AIRPORT_DROPOFF_PCT[source] / 100
+    pu = np.where(u < pu_air_rate, pick_airports(rng, n, AIRPORT_PICKUP_SPLIT), pu)
     do_air = (u >= pu_air_rate) & (u < pu_air_rate + do_air_rate)
-    do = np.where(do_air, rng.choice([JFK, LGA, EWR], size=n, p=[0.42, 0.48, 0.10]), do)
+    do = np.where(do_air, pick_airports(rng, n, AIRPORT_DROPOFF_SPLIT), do)
     bad_zone = rng.choice(UNKNOWN_ZONES, size=n)
     at_pickup = rng.random(n) < 0.5
     pu = np.where(unknown & at_pickup, bad_zone, pu)
@@ -177,13 +183,13 @@ def pick_zones(rng: Rng, n: int, source: str, unknown: np.ndarray) -> tuple[np.n
     return pu, do
 
 
-def taxi_chunk(source: str, month: Month, codes: np.ndarray, rng: Rng) -> pa.Table:
-    """One chunk of a yellow or green file as an Arrow table of the month's schema."""
+def taxi_chunk(source: str, month: Month, codes: np.ndarray, rng: Rng, weather: np.ndarray) -> pa.Table:
+    """One chunk of a yellow or green file as an Arrow table of the month's schema (`weather`: demand by hour)."""
     n = codes.size
     kind = {name: codes == code for name, code in CODE.items()}
     flex = kind["flex_fare"] | kind["flex_fare_negative"]
     no_payment = kind["null_payment_type"]
-    in_month = demand_times(rng, n, month, TAXI_HOURS, TAXI_WEEKDAYS)
+    in_month = demand_times(rng, n, month, TAXI_HOURS, TAXI_WEEKDAYS, weather)
     pickup = np.where(codes < 0, stray_times(rng, codes, month), in_month)
     hour, weekday = (pickup % 86400) // 3600, (pickup // 86400 + 3) % 7
     pu, do = pick_zones(rng, n, source, kind["unknown_zone"])
@@ -213,8 +219,7 @@ def taxi_chunk(source: str, month: Month, codes: np.ndarray, rng: Rng) -> pa.Tab
     extra = np.where(night | (hour >= 20), 1.0 if new_fares else 0.5, np.where(rush & (hour >= 16), 2.5, 0.0))
     mta_tax = np.full(n, 0.5)
     improvement = np.full(n, 1.0 if new_fares else 0.3)
-    yellow_zones = [z for z in MANHATTAN_ZONE_IDS if z not in MANHATTAN_BORO_ZONE_IDS]
-    congestion_zone = np.isin(pu, yellow_zones) | np.isin(do, yellow_zones)
+    congestion_zone = np.isin(pu, YELLOW_ZONE_IDS) | np.isin(do, YELLOW_ZONE_IDS)
     congestion = np.where(congestion_zone, 2.5 if source == "yellow" else 2.75, 0.0)
     airport_fee = np.where(np.isin(pu, [JFK, LGA]), AIRPORT_FEE, 0.0)
     cbd = np.where(np.isin(do, CBD_ZONE_IDS), CBD_FEE, 0.0)
@@ -306,10 +311,11 @@ def write_taxi(out: Path, source: str, month: Month, scale: float, seed: int) ->
     excluded, kept, by_code = variant_counts(rows, source, month)
     strays = taxi_strays(rows)
     codes = plan_rows(rows, {**by_code, **strays}, np.random.default_rng([fseed, 0]))
+    weather = weather_factors(month, seed, TAXI_WEATHER_FACTORS)
     part = atomic_path(out / rel)
     with pq.ParquetWriter(part, taxi_schema(source, month), compression="zstd") as writer:
         for start, stop in chunks(rows):
-            table = taxi_chunk(source, month, codes[start:stop], chunk_rng(fseed, start))
+            table = taxi_chunk(source, month, codes[start:stop], chunk_rng(fseed, start), weather)
             writer.write_table(table, row_group_size=CHUNK_ROWS)
     os.replace(part, out / rel)
     return FileEntry(rel, source, month.label, rows, sum(strays.values()), excluded, kept)

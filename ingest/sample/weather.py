@@ -9,6 +9,9 @@ So a body here covers the padded local dates at that fixed offset, one entry per
 month, as if each month were requested two weeks after it ended: March to September bodies say -14400,
 October to February bodies -18000. Values are a function of the true hour alone, so the hours two adjacent
 bodies share carry identical values.
+
+Trips feel the weather of their hour as they do in New York: in a wet hour Citi Bike loses about half its rides
+and taxis gain a tenth to a fifth (weather_factors).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import calendar
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +33,11 @@ WEATHER_LAT, WEATHER_LON, WEATHER_ELEVATION = 40.710335, -73.99307, 32.0  # the 
 MONTHLY_WET_DAYS = (0.35, 0.33, 0.36, 0.36, 0.37, 0.33, 0.33, 0.31, 0.28, 0.27, 0.31, 0.34)
 MEAN_C, SEASON_C, COLDEST_DAY = 12.75, 12.25, 20  # yearly mean, half the summer-winter swing, Jan 20
 ANOMALY_MEMORY, ANOMALY_DAYS = 0.7, 40  # a day's anomaly carries 0.7 of the day before's, 40 days back
+HEAVY_RAIN_MM = 1.0  # an hour with this much precipitation or more is `rain`, less is `light rain`
+# Demand in an hour of each condition, relative to a dry one: bikes stay home in the rain, riders take a cab.
+BIKE_WEATHER_FACTORS = {"dry": 1.0, "light rain": 0.6, "rain": 0.4, "snow": 0.3}
+TAXI_WEATHER_FACTORS = {"dry": 1.0, "light rain": 1.1, "rain": 1.2, "snow": 1.15}
+CONDITIONS = ("dry", "light rain", "rain", "snow")
 HOURLY_UNITS = {"time": "iso8601", "temperature_2m": "°C", "precipitation": "mm", "rain": "mm",
                 "snowfall": "cm", "wind_speed_10m": "km/h", "weather_code": "wmo code"}  # fmt: skip
 
@@ -128,3 +137,29 @@ def write_weather(out: Path, month: Month, seed: int) -> FileEntry:
     os.replace(part, out / rel)
     hours = len(body["hourly"]["time"])
     return FileEntry(rel, "weather", month.label, local_hours(month), hours_in_body=hours)
+
+
+def true_hour(wall: datetime) -> int:
+    """Epoch hour of a New York wall-clock hour, placed as the marts place trips: the skipped spring-forward hour
+    as the hour after it, the repeated fall-back hour as the second (standard-time) one."""
+    later = wall.replace(tzinfo=NEW_YORK, fold=1)
+    if later.astimezone(UTC).astimezone(NEW_YORK).replace(tzinfo=None) != wall:  # the hour the clocks skip
+        later = wall.replace(tzinfo=NEW_YORK, fold=0)
+    return int(later.timestamp()) // 3600
+
+
+@lru_cache(maxsize=64)
+def month_conditions(month: Month, seed: int) -> np.ndarray:
+    """Index in CONDITIONS of the weather of each local hour of the month, from the bodies' own values."""
+    first = datetime(month.year, month.month, 1)
+    hours = np.array([true_hour(first + timedelta(hours=slot)) for slot in range(month.days * 24)])
+    values = hourly_values(int(hours.min()), int(hours.max() - hours.min()) + 1, file_seed(seed, "weather", None))
+    precipitation = np.array(values["precipitation"])[hours - hours.min()]
+    snowfall = np.array(values["snowfall"])[hours - hours.min()]
+    wet = np.where(precipitation >= HEAVY_RAIN_MM, 2, np.where(precipitation > 0, 1, 0))
+    return np.where(snowfall > 0, 3, wet)
+
+
+def weather_factors(month: Month, seed: int, factors: dict[str, float]) -> np.ndarray:
+    """Demand of each local hour of the month relative to a dry hour (`seed` is the mirror's base seed)."""
+    return np.array([factors[name] for name in CONDITIONS])[month_conditions(month, seed)]

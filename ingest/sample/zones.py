@@ -1,7 +1,13 @@
-"""The TLC taxi zone lookup (misc/taxi_zone_lookup.csv) and where trips start and end."""
+"""The TLC taxi zone lookup (misc/taxi_zone_lookup.csv) and where trips start and end.
+
+The 265 zones, their boroughs and service zones are the TLC's own, carried in taxi_zones.csv next to this module
+(a copy of the published lookup). Trips start and end in them at the shares measured in real files: yellow
+2025-02 (5,000 random trips) and green 2023-12 (the full month).
+"""
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -9,83 +15,138 @@ import numpy as np
 
 from ingest.sample.common import FileEntry, atomic_path
 
+ZONES_FILE = Path(__file__).with_name("taxi_zones.csv")
 EWR, JFK, LGA = 1, 132, 138
-UNKNOWN_ZONES = (264, 265)
-# Real TLC ids of the Manhattan zones; the upper Manhattan ones are Boro Zone, the rest Yellow Zone.
-MANHATTAN_ZONE_IDS = (
-    4, 12, 13, 24, 41, 42, 43, 45, 48, 50, 68, 74, 75, 79, 87, 88, 90, 100, 103, 104, 105, 107, 113,
-    114, 116, 120, 125, 127, 128, 137, 140, 141, 142, 143, 144, 148, 151, 152, 153, 158, 161, 162, 163,
-    164, 166, 170, 186, 194, 202, 209, 211, 224, 229, 230, 231, 232, 233, 234, 236, 237, 238, 239, 243,
-    244, 246, 249, 261, 262, 263,
-)  # fmt: skip
-MANHATTAN_BORO_ZONE_IDS = (41, 42, 74, 75, 116, 120, 127, 128, 152, 153, 166, 202, 243, 244)
+UNKNOWN_ZONES = (264, 265)  # "Unknown"/"N/A" and "N/A"/"Outside of NYC"
 # The Manhattan zones south of 60th St (Congestion Relief Zone): `cbd_congestion_fee` is charged on trips
 # that end in one of them. The ingest and the marts should use this list.
 CBD_ZONE_IDS = (
     4, 12, 13, 45, 48, 50, 68, 79, 87, 88, 90, 100, 107, 113, 114, 125, 137, 144, 148, 158, 161, 162,
     163, 164, 170, 186, 209, 211, 224, 229, 230, 231, 232, 233, 234, 246, 249, 261,
 )  # fmt: skip
-ZONE_NAMES = {
-    1: "Newark Airport", 43: "Central Park", 132: "JFK Airport", 138: "LaGuardia Airport",
-    161: "Midtown Center", 186: "Penn Station/Madison Sq West", 230: "Times Sq/Theatre District",
-    236: "Upper East Side North", 237: "Upper East Side South", 261: "World Trade Center",
-    264: "N/A", 265: "Outside of NYC",
-}  # fmt: skip
-OUTER_BOROUGHS = ("Queens", "Brooklyn", "Bronx", "Queens", "Brooklyn", "Staten Island", "Queens",
-                  "Brooklyn", "Bronx", "Queens")  # fmt: skip
-HOT_ZONE_IDS = (161, 237, 236, 230, 186, 162, 163, 170, 142, 239, 48, 68, 79, 234, 107, 141, 140, 90)
+
+# Share (%) of a service's pickups in each of its busiest zones, as measured. Yellow: the Upper East and West
+# Sides, Midtown, Chelsea and the Villages; green: East and Central Harlem and the Queens and Brooklyn hubs.
+BUSY_ZONES_PCT = {
+    "yellow": {
+        236: 5.0,  # Upper East Side North
+        237: 4.5,  # Upper East Side South
+        161: 4.5,  # Midtown Center
+        186: 3.2,  # Penn Station/Madison Sq West
+        234: 3.0,  # Union Sq
+        230: 2.9,  # Times Sq/Theatre District
+        162: 2.9,  # Midtown East
+        68: 2.8,  # East Chelsea
+        249: 2.8,  # West Village
+        239: 2.7,  # Upper West Side South
+        163: 2.7,  # Midtown North
+        79: 2.7,  # East Village
+        142: 2.6,  # Lincoln Square East
+        170: 2.4,  # Murray Hill
+        48: 2.4,  # Clinton East
+        164: 2.2,  # Midtown South
+        141: 2.2,  # Lenox Hill West
+        107: 2.2,  # Gramercy
+        263: 1.9,  # Yorkville West
+        140: 1.8,  # Lenox Hill East
+        246: 1.8,  # West Chelsea/Hudson Yards
+        90: 1.8,  # Flatiron
+        238: 1.7,  # Upper West Side North
+        229: 1.6,  # Sutton Place/Turtle Bay North
+        100: 1.5,  # Garment District
+    },
+    "green": {
+        74: 21.3,  # East Harlem North
+        75: 13.3,  # East Harlem South
+        82: 5.1,  # Elmhurst
+        41: 5.1,  # Central Harlem
+        95: 5.0,  # Forest Hills
+        166: 4.7,  # Morningside Heights
+        43: 4.3,  # Central Park
+        97: 3.3,  # Fort Greene
+        65: 2.7,  # Downtown Brooklyn/MetroTech
+        130: 2.5,  # Jamaica
+        42: 2.4,  # Central Harlem North
+        129: 2.4,  # Jackson Heights
+        7: 2.3,  # Astoria
+        244: 2.0,  # Washington Heights South
+        260: 1.7,  # Woodside
+    },
+}
+# Dropoffs are spread wider than pickups: green trips start in Harlem but end all over Manhattan.
+BUSY_DROPOFF_FACTOR = {"yellow": 0.9, "green": 0.25}
+# Share (%) of trips in each other zone of an area: (yellow pickups, yellow dropoffs, green pickups, green dropoffs).
+AREA_ZONE_PCT = {
+    "Congestion Relief Zone": (0.8, 1.2, 0.05, 0.6),  # Manhattan south of 60th St (CBD_ZONE_IDS)
+    "rest of the Yellow Zone": (0.5, 1.0, 0.05, 0.6),  # the Upper East and West Sides, Central Park, the islands
+    "Upper Manhattan": (0.17, 0.35, 0.6, 1.2),  # the Manhattan Boro Zone: Harlem, Washington Heights, Inwood
+    "Brooklyn": (0.045, 0.08, 0.15, 0.2),
+    "Queens": (0.037, 0.05, 0.2, 0.35),
+    "Bronx": (0.02, 0.02, 0.04, 0.08),
+    "Staten Island": (0.001, 0.002, 0.001, 0.002),
+}
+# Airports: share (%) of a service's pickups and dropoffs, and how they split between JFK, LaGuardia and Newark.
+AIRPORT_PICKUP_PCT = {"yellow": 6.2, "green": 0.0}
+AIRPORT_DROPOFF_PCT = {"yellow": 1.7, "green": 3.9}
+AIRPORT_PICKUP_SPLIT = {JFK: 0.57, LGA: 0.43}  # no taxi pickups at Newark
+AIRPORT_DROPOFF_SPLIT = {JFK: 0.32, LGA: 0.60, EWR: 0.08}
 
 
 def zone_rows() -> list[tuple[int, str, str, str]]:
-    """(LocationID, Borough, Zone, service_zone) of the 265 zones."""
-    manhattan, boro = set(MANHATTAN_ZONE_IDS), set(MANHATTAN_BORO_ZONE_IDS)
-    rows, outer = [], 0
-    for zone_id in range(1, 266):
-        if zone_id == EWR:
-            borough, service = "EWR", "EWR"
-        elif zone_id in (JFK, LGA):
-            borough, service = "Queens", "Airports"
-        elif zone_id == 264:
-            borough, service = "Unknown", "N/A"
-        elif zone_id == 265:
-            borough, service = "N/A", "N/A"
-        elif zone_id in manhattan:
-            borough, service = "Manhattan", "Boro Zone" if zone_id in boro else "Yellow Zone"
-        else:
-            borough, service = OUTER_BOROUGHS[outer % len(OUTER_BOROUGHS)], "Boro Zone"
-            outer += 1
-        rows.append((zone_id, borough, ZONE_NAMES.get(zone_id, f"{borough} Zone {zone_id}"), service))
-    return rows
+    """(LocationID, Borough, Zone, service_zone) of the 265 zones, as the TLC publishes them."""
+    with ZONES_FILE.open(newline="", encoding="utf-8") as handle:
+        rows = csv.DictReader(handle)
+        return [(int(row["LocationID"]), row["Borough"], row["Zone"], row["service_zone"]) for row in rows]
+
+
+ZONES = zone_rows()
+MANHATTAN_ZONE_IDS = tuple(zone for zone, borough, _, _ in ZONES if borough == "Manhattan")
+# The Yellow Zone: most of Manhattan below Harlem, where green cabs may not pick up street hails.
+YELLOW_ZONE_IDS = tuple(zone for zone, _, _, service in ZONES if service == "Yellow Zone")
 
 
 def write_zones(out: Path) -> FileEntry:
     """misc/taxi_zone_lookup.csv in the real layout: quoted header and text, bare ids, CRLF."""
     rel = "misc/taxi_zone_lookup.csv"
-    lines = ['"LocationID","Borough","Zone","service_zone"']
-    lines += [f'{i},"{borough}","{zone}","{service}"' for i, borough, zone, service in zone_rows()]
+
+    def quoted(text: str) -> str:
+        """Text in double quotes, as every text field of the real file."""
+        return '"' + text.replace('"', '""') + '"'
+
+    lines = [",".join(map(quoted, ("LocationID", "Borough", "Zone", "service_zone")))]
+    lines += [",".join([str(zone), *map(quoted, texts)]) for zone, *texts in ZONES]
     part = atomic_path(out / rel)
     part.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     os.replace(part, out / rel)
     return FileEntry(rel, "zones", None, len(lines) - 1)
 
 
+def area(zone: int, borough: str, service: str) -> str | None:
+    """The area of AREA_ZONE_PCT a zone belongs to; None for the airports and the unknown zones."""
+    if service == "Yellow Zone":
+        return "Congestion Relief Zone" if zone in CBD_ZONE_IDS else "rest of the Yellow Zone"
+    if service == "Boro Zone":
+        return "Upper Manhattan" if borough == "Manhattan" else borough
+    return None
+
+
 def zone_weights(source: str) -> tuple[np.ndarray, np.ndarray]:
-    """Pickup and dropoff weights over zone ids 0..263 (airports and unknown zones excluded)."""
-    popularity = np.random.default_rng(265).lognormal(0.0, 0.8, size=264)
-    yellow_zone = np.zeros(264, dtype=bool)
-    yellow_zone[[z for z in MANHATTAN_ZONE_IDS if z not in MANHATTAN_BORO_ZONE_IDS]] = True
-    boro_manhattan = np.zeros(264, dtype=bool)
-    boro_manhattan[list(MANHATTAN_BORO_ZONE_IDS)] = True
-    hot = np.zeros(264, dtype=bool)
-    hot[list(HOT_ZONE_IDS)] = True
-    outer = ~(yellow_zone | boro_manhattan)
-    if source == "yellow":
-        pickup = popularity * np.where(yellow_zone, 40.0, np.where(boro_manhattan, 3.0, 0.3))
-        pickup *= np.where(hot, 2.5, 1)
-        dropoff = popularity * np.where(yellow_zone, 30.0, 1.5) * np.where(hot, 2.0, 1)
-    else:
-        pickup = popularity * np.where(boro_manhattan, 6.0, np.where(outer, 1.0, 0.0))
-        dropoff = popularity * np.where(yellow_zone, 1.5, 1.0)
-    for weights in (pickup, dropoff):
-        weights[[0, EWR, JFK, LGA]] = 0.0
+    """Pickup and dropoff probabilities over zone ids 0..263, airports and unknown zones excluded."""
+    column = {"yellow": 0, "green": 2}[source]
+    # Zones of one area differ a little from each other, the same way in every file.
+    spread = np.random.default_rng(265).lognormal(0.0, 0.4, size=264)
+    pickup, dropoff = np.zeros(264), np.zeros(264)
+    for zone, borough, _, service in ZONES:
+        name = area(zone, borough, service)
+        if name is not None:
+            pickup[zone] = AREA_ZONE_PCT[name][column] * spread[zone]
+            dropoff[zone] = AREA_ZONE_PCT[name][column + 1] * spread[zone]
+    for zone, pct in BUSY_ZONES_PCT[source].items():
+        pickup[zone] = pct
+        dropoff[zone] = max(dropoff[zone], pct * BUSY_DROPOFF_FACTOR[source])
     return pickup / pickup.sum(), dropoff / dropoff.sum()
+
+
+def pick_airports(rng: np.random.Generator, n: int, split: dict[int, float]) -> np.ndarray:
+    """Airport zone ids drawn at `split`."""
+    return rng.choice(list(split), size=n, p=list(split.values()))

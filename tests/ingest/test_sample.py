@@ -22,6 +22,7 @@ from ingest.sample import zones as sample_zones
 from ingest.sample.common import MIN_ROWS, Month
 
 ROOT = Path(__file__).resolve().parents[2]
+REAL_ZONES = ROOT.parent / "shared/fixtures/real/zones/taxi_zone_lookup.csv"
 MONTHS = "2024-12:2025-01"
 SCALE = "0.002"
 BIKE_FIELDS = 13
@@ -274,6 +275,77 @@ def test_zone_lookup_layout(mirror: Path) -> None:
     assert boroughs == {"EWR", "Queens", "Brooklyn", "Manhattan", "Bronx", "Staten Island", "Unknown", "N/A"}
     assert {row[3] for row in rows} == {"EWR", "Airports", "Yellow Zone", "Boro Zone", "N/A"}
     assert all(rows[zone - 1][1] == "Manhattan" for zone in sample_zones.CBD_ZONE_IDS)
+
+
+@pytest.mark.skipif(not REAL_ZONES.exists(), reason="the real fixtures are not here")
+def test_zone_lookup_is_the_tlc_lookup(mirror: Path) -> None:
+    def rows(path: Path) -> list[tuple]:
+        return duckdb.sql(f"SELECT * FROM read_csv('{path}', all_varchar=true)").fetchall()
+
+    generated = mirror / "misc/taxi_zone_lookup.csv"
+    assert rows(generated) == rows(REAL_ZONES)
+    assert generated.read_bytes() == REAL_ZONES.read_bytes()
+
+
+def pickup_zones(path: Path) -> list[tuple[int, str, str]]:
+    """(zone id, borough, service zone) of a TLC file's pickup zones, busiest first."""
+    zones = path.parents[1] / "misc/taxi_zone_lookup.csv"
+    return duckdb.sql(
+        f"SELECT PULocationID, Borough, service_zone FROM read_parquet('{path}') "
+        f"JOIN read_csv('{zones}') ON LocationID = PULocationID GROUP BY ALL ORDER BY count(*) DESC, 1"
+    ).fetchall()
+
+
+def test_busiest_pickup_zones_are_the_airports_and_manhattan(mirror: Path) -> None:
+    yellow = pickup_zones(mirror / "trip-data/yellow_tripdata_2025-01.parquet")
+    top = [zone for zone, _, _ in yellow[:10]]
+    assert {132, 161, 236, 237} <= set(top), top  # JFK, Midtown Center, the Upper East Side
+    assert 138 in [zone for zone, _, _ in yellow[:20]]  # LaGuardia
+    assert all(service in ("Yellow Zone", "Airports") for _, _, service in yellow[:20]), yellow[:20]
+    green = pickup_zones(mirror / "trip-data/green_tripdata_2025-01.parquet")
+    assert [zone for zone, _, _ in green[:2]] == [74, 75]  # East Harlem
+    path = mirror / "trip-data/green_tripdata_2025-01.parquet"
+    zones = mirror / "misc/taxi_zone_lookup.csv"
+    (boro_share,) = duckdb.sql(
+        f"SELECT avg((service_zone = 'Boro Zone')::INT) FROM read_parquet('{path}') "
+        f"JOIN read_csv('{zones}') ON LocationID = PULocationID"
+    ).fetchone()
+    assert boro_share > 0.8
+
+
+def test_rainy_hours_have_a_lower_bike_share(mirror: Path, tmp_path: Path) -> None:
+    unzip(mirror / "202501-citibike-tripdata.zip", tmp_path)
+    trip_data = mirror / "trip-data"
+    shares = duckdb.sql(
+        f"""
+        WITH hours AS (
+          SELECT unnest(hourly.time) AS stamp, unnest(hourly.precipitation) AS mm, utc_offset_seconds AS offset_s
+          FROM read_json('{mirror}/v1/archive/2025-01.json')
+        ), weather AS (
+          SELECT timezone('America/New_York', timezone('UTC', strptime(stamp, '%Y-%m-%dT%H:%M') - to_seconds(offset_s)))
+            AS local_hour, mm > 0 AS is_wet
+          FROM hours
+        ), taxis AS (
+          SELECT date_trunc('hour', tpep_pickup_datetime) AS local_hour
+          FROM read_parquet('{trip_data}/yellow_tripdata_2025-01.parquet')
+          UNION ALL
+          SELECT date_trunc('hour', lpep_pickup_datetime)
+          FROM read_parquet('{trip_data}/green_tripdata_2025-01.parquet')
+        ), bikes AS (
+          SELECT date_trunc('hour', started_at) AS local_hour FROM read_csv('{tmp_path}/202501-citibike-tripdata_*.csv')
+        ), trips AS (
+          SELECT local_hour, 0 AS bike FROM taxis UNION ALL SELECT local_hour, 1 FROM bikes
+        )
+        SELECT is_wet, count(DISTINCT local_hour), avg(bike)
+        FROM trips JOIN weather USING (local_hour)
+        WHERE local_hour >= DATE '2025-01-01' AND local_hour < DATE '2025-02-01'
+        GROUP BY ALL
+        """
+    ).fetchall()
+    by_weather = {is_wet: (hours, share) for is_wet, hours, share in shares}
+    (dry_hours, dry_share), (wet_hours, wet_share) = by_weather[False], by_weather[True]
+    assert dry_hours > 500 and wet_hours > 20
+    assert wet_share < dry_share - 0.1, (dry_share, wet_share)
 
 
 BIKE_KINDS = {
