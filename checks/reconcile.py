@@ -247,6 +247,22 @@ MARTS = (
         exempt={"payment_type_name": "label from the payment types seed"},
     ),
     Mart(
+        name="agg_taxi_revenue_by_payment_month",
+        month="pickup_month",
+        keys={"pickup_month": "trip_month", "service_type": "service_type", "payment_type_id": "payment_type"},
+        source="taxi",
+        tables=TAXI_TABLES,
+        landed_in="any",
+        measures=(
+            Measure("trips", "COUNT(*)"),
+            money("revenue_amount", "SUM(total)"),
+            money("fare_amount", "SUM(fare)"),
+            money("tip_amount", "SUM(tip)"),
+            Measure("tip_rate", "SUM(tip) / NULLIF(SUM(fare), 0)", RATIO),
+        ),
+        exempt={"payment_type_name": "label from the payment types seed"},
+    ),
+    Mart(
         name="agg_airport_trips_by_day",
         month="CAST(DATE_TRUNC('month', pickup_date) AS DATE)",
         keys={"airport_zone_id": "airport_zone", "pickup_date": "trip_date"},
@@ -262,7 +278,7 @@ MARTS = (
             money("fees_amount", "SUM(fees)"),
             money("revenue_amount", "SUM(total)"),
         ),
-        exempt={"airport_name": "label from dim_zones"},
+        exempt={"airport_code": "label from dim_zones", "airport_name": "label from dim_zones"},
         lookups=("raw_tlc.taxi_zones",),
     ),
     Mart(
@@ -304,7 +320,7 @@ MARTS = (
         measures=(
             Measure("taxi_trips", "COUNT(*) FILTER (WHERE mode = 'taxi')"),
             Measure("bike_trips", "COUNT(*) FILTER (WHERE mode = 'bike')"),
-            Measure("bike_share", "COUNT(*) FILTER (WHERE mode = 'bike') / COUNT(*)", RATIO),
+            Measure("bike_share_of_trips", "COUNT(*) FILTER (WHERE mode = 'bike') / COUNT(*)", RATIO),
             *(
                 Measure(f"taxi_trips_{column}", f"COUNT(*) FILTER (WHERE mode = 'taxi' AND zones.borough = '{name}')")
                 for column, name in (
@@ -316,6 +332,30 @@ MARTS = (
                 )
             ),
         ),
+    ),
+    Mart(
+        name="agg_taxi_vs_bike_by_borough_month",
+        month="trip_month",
+        keys={"trip_month": "trip_month", "borough": "borough"},
+        # Citi Bike publishes no borough: every ride counts in the row 'Not published by Citi Bike'.
+        source="(SELECT trip_month, 'taxi' AS mode, CASE WHEN zones.location_id IS NULL "
+        "THEN 'Not in the TLC zone lookup' WHEN CAST(zones.location_id AS INT) = 265 AND zones.borough = 'N/A' "
+        "THEN 'Outside of NYC' ELSE COALESCE(NULLIF(zones.borough, 'N/A'), 'Unknown') END AS borough "
+        "FROM taxi LEFT JOIN raw_tlc.taxi_zones AS zones ON zones.location_id = taxi.pickup_zone "
+        "UNION ALL SELECT trip_month, 'bike', 'Not published by Citi Bike' FROM bike) AS trips",
+        tables=(*TAXI_TABLES, *BIKE_TABLES),
+        landed_in="all",
+        measures=(
+            Measure("taxi_trips", "COUNT(*) FILTER (WHERE mode = 'taxi')"),
+            Measure("bike_trips", "NULLIF(COUNT(*) FILTER (WHERE mode = 'bike'), 0)"),
+            Measure(
+                "bike_share_of_trips",
+                "CASE WHEN COUNT(*) FILTER (WHERE mode = 'taxi') > 0 "
+                "THEN NULLIF(COUNT(*) FILTER (WHERE mode = 'bike'), 0) / COUNT(*) END",
+                RATIO,
+            ),
+        ),
+        lookups=("raw_tlc.taxi_zones",),
     ),
     Mart(
         name="agg_trips_by_weather_hour",

@@ -79,17 +79,19 @@ class Filters:
 def month_at_a_glance(view: View, filters: Filters) -> None:
     view.header("The month at a glance")
     filters.unsupported(view, service=False, borough=False)
+    # The monthly marts: a month's rows (payment and taxi types; boroughs) add up to the month, ratios from sums.
     taxi = view.query(
-        "SELECT strftime(pickup_date, '%Y-%m') AS month, sum(trips) AS trips, sum(revenue_amount)::DOUBLE AS revenue,"
+        "SELECT strftime(pickup_month, '%Y-%m') AS month, sum(trips) AS trips, sum(revenue_amount)::DOUBLE AS revenue,"
         " sum(tip_amount)::DOUBLE / nullif(sum(fare_amount)::DOUBLE, 0) AS tip_rate"
-        f" FROM marts.agg_taxi_revenue_by_payment_day WHERE {filters.dates('pickup_date')} GROUP BY 1 ORDER BY 1"
+        f" FROM marts.agg_taxi_revenue_by_payment_month WHERE {filters.dates('pickup_month')} GROUP BY 1 ORDER BY 1"
     )
     bike = view.query(
-        "SELECT strftime(trip_date, '%Y-%m') AS month, sum(taxi_trips) AS taxi_trips, sum(bike_trips) AS bike_trips"
-        f" FROM marts.agg_taxi_vs_bike_by_day WHERE {filters.dates('trip_date')} GROUP BY 1 ORDER BY 1"
+        "SELECT strftime(trip_month, '%Y-%m') AS month, sum(taxi_trips) AS taxi_trips,"
+        " coalesce(sum(bike_trips), 0) AS bike_trips"
+        f" FROM marts.agg_taxi_vs_bike_by_borough_month WHERE {filters.dates('trip_month')} GROUP BY 1 ORDER BY 1"
     )
     frame = taxi.merge(bike, on="month", how="outer").sort_values("month")
-    frame["bike_share"] = frame["bike_trips"] / (frame["bike_trips"] + frame["taxi_trips"])
+    frame["bike_share_of_trips"] = frame["bike_trips"] / (frame["bike_trips"] + frame["taxi_trips"])
     if frame.empty:
         view.info("Prod serves no trips in these months.")
         return
@@ -108,7 +110,7 @@ def month_at_a_glance(view: View, filters: Filters) -> None:
             ("Taxi trips", f"{int(latest['trips']):,}", delta("trips")),
             ("Taxi revenue", f"${latest['revenue']:,.0f}", delta("revenue")),
             ("Tip rate (tips / fares)", f"{latest['tip_rate']:.1%}", delta("tip_rate", percent=True)),
-            ("Bike share of trips", f"{latest['bike_share']:.1%}", delta("bike_share", percent=True)),
+            ("Bike share of trips", f"{latest['bike_share_of_trips']:.1%}", delta("bike_share_of_trips", percent=True)),
         ]
     )
     long = frame.melt(id_vars="month", value_vars=["taxi_trips", "bike_trips"], var_name="mode", value_name="n")

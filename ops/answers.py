@@ -32,7 +32,7 @@ TIP_RATES = """
 SELECT payment_type_name, sum(trips) AS trips, sum(tip_amount) / nullif(sum(fare_amount), 0) AS tip_rate
 FROM marts.agg_taxi_revenue_by_payment_day GROUP BY ALL ORDER BY trips DESC
 """
-BIKE_SHARE = """
+BIKE_SHARE_OF_TRIPS = """
 SELECT sum(taxi_trips) AS taxi, sum(bike_trips) AS bike, sum(bike_trips) / nullif(sum(taxi_trips + bike_trips), 0)
 FROM marts.agg_taxi_vs_bike_by_day
 """
@@ -77,7 +77,7 @@ def answers(connection: duckdb.DuckDBPyConnection) -> list[Line]:
     for name, trips, rate in connection.execute(TIP_RATES).fetchall():
         tip = "no fares" if rate is None else f"tips {float(rate):.1%} of fares"
         lines.append(Line(f"Tip rate, {name}", f"{tip} ({trips:,} trips)"))
-    taxi, bike, share = connection.execute(BIKE_SHARE).fetchone()
+    taxi, bike, share = connection.execute(BIKE_SHARE_OF_TRIPS).fetchone()
     if share is not None:
         lines.append(Line("Bike share of all trips", f"{share:.1%} ({bike:,} bike rides, {taxi:,} taxi trips)"))
     wet = connection.execute(WETTEST_HOUR).fetchone()

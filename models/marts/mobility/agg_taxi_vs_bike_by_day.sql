@@ -13,7 +13,7 @@ MODEL (
   audits (
     unique_values(columns := [trip_date]),
     not_null(columns := [trip_date, taxi_trips, bike_trips]),
-    accepted_range("column" := bike_share, min_v := 0, max_v := 1)
+    accepted_range("column" := bike_share_of_trips, min_v := 0, max_v := 1)
   )
 );
 
@@ -67,7 +67,7 @@ SELECT
   COALESCE(bike_by_day.trips, 0) AS bike_trips, /* valid Citi Bike rides (Citi Bike publishes no borough) */
   COALESCE(bike_by_day.trips, 0) / (
     COALESCE(taxi_by_day.trips, 0) + COALESCE(bike_by_day.trips, 0)
-  ) AS bike_share, /* bike rides as a share of taxi trips plus bike rides */
+  ) AS bike_share_of_trips, /* bike rides as a share of taxi trips plus bike rides */
   COALESCE(taxi_by_day.manhattan_trips, 0) AS taxi_trips_manhattan, /* taxi pickups in Manhattan */
   COALESCE(taxi_by_day.brooklyn_trips, 0) AS taxi_trips_brooklyn, /* taxi pickups in Brooklyn */
   COALESCE(taxi_by_day.queens_trips, 0) AS taxi_trips_queens, /* taxi pickups in Queens */

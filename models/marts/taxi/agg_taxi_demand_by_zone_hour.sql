@@ -40,7 +40,7 @@ WITH trips AS (
 SELECT
   pickup_zone_id, /* pickup zone, references marts.dim_zones */
   COUNT(*) AS trips, /* trips picked up */
-  SUM(passenger_count) AS passengers, /* passengers picked up */
+  SUM(passenger_count)::BIGINT AS passengers, /* passengers picked up */
   SUM(total_amount) AS revenue_amount, /* total charged in dollars */
   COUNT(*) FILTER(WHERE
     is_plausible) AS plausible_trips, /* trips without a quality flag, the base of the averages */
