@@ -159,7 +159,12 @@ def executed_batches(lines: list[str]) -> int | None:
 
 def scan_detail(report: ScanReport) -> list[str]:
     """The failing checks and errors of a scan, a screenful at most (the full report is printed above)."""
-    lines = [f"{result.name} [{result.location}]: value {result.value}" for result in report.outcomes("fail")]
+    failing = report.outcomes("fail")
+    lines = [
+        f"{result.name} [{result.location}]: "
+        + (f"failing rows {result.value}" if result.failed_rows else f"value {result.value}")
+        for result in failing
+    ]
     lines += [f"Soda error: {error}" for error in report.errors]
     not_run = len(report.outcomes("not evaluated"))
     return lines[:DETAIL_LINES] + ([f"{not_run} checks not evaluated because of the errors"] if not_run else [])

@@ -35,6 +35,7 @@ from sqlmesh.utils import yaml as sqlmesh_yaml
 
 import gateway
 from checks.soda_core import (
+    FAILED_ROWS_CHECKS,
     Check,
     Log,
     PinnedScan,
@@ -46,6 +47,8 @@ from checks.soda_core import (
 )
 from gateway import warehouse_path
 from macros.gate import ACCEPTED_TABLE
+from ops.common import MONTHLY_RAW_TABLES
+from ops.readiness import month_runs
 
 CHECKS_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = CHECKS_DIR.parent
@@ -66,6 +69,7 @@ SPARK_COLUMNS_VIEW = "information_schema_columns"  # Spark 3.5 has no informatio
 NO_ACCEPTED_MONTHS = (
     "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
 )
+FINDING = "finding"  # a failed-rows query's column that says, per row, what is wrong (checks/raw.yml freshness)
 SQL_KEYS = ("fail query", "warn query")  # SodaCL keys whose value is a query in the warehouse's SQL
 CONDITION_KEYS = ("fail condition", "warn condition")  # ... and a boolean SQL expression
 
@@ -94,6 +98,7 @@ class CheckResult:
     value: object
     details: dict
     sample: Sample | None = None
+    failed_rows: bool = False  # a failed-rows check: the value counts the rows its query returned
 
 
 @dataclass
@@ -107,6 +112,7 @@ class ScanReport:
     defaults: dict[str, str] = field(default_factory=dict)
     results: list[CheckResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    months: list[str] | None = None  # the landed months (YYYY-MM) within the checked range; None when not read
 
     def outcomes(self, outcome: str) -> list[CheckResult]:
         """The results with this outcome (pass, warn, fail, not evaluated)."""
@@ -137,11 +143,21 @@ class ScanReport:
         override = f" with OVERRIDE {format_overrides(self.overrides)}" if self.overrides else ""
         return f"Soda checks on '{self.env}': {self.verdict} ({counts}, {len(self.errors)} errors){override}"
 
+    def months_text(self) -> str:
+        """The months the scan covers: the landed months within the checked range, and that range when one was given."""
+        start, end = self.variables["check_start_month"][:7], self.variables["check_end_month"][:7]
+        asked = f" of {start}..{end} asked" if end != LAST_MONTH[:7] or start != models_start_month()[:7] else ""
+        if self.months is None:
+            return f"landed months not read{asked}"
+        if not self.months:
+            return f"no landed months{asked}"
+        return f"landed months {month_runs(self.months)}{asked}"
+
     def render(self, verbose: bool = False) -> str:
         """The report: failures, warnings and errors with their values and sample rows, then the summary."""
         schemas = ", ".join(self.variables[f"{layer}_schema"] for layer in LAYERS)
-        months = f"{self.variables['check_start_month'][:7]}..{self.variables['check_end_month'][:7]}"
-        lines = [f"Soda scan of {self.warehouse} (read-only), environment '{self.env}': {schemas}; months {months}"]
+        covered = self.months_text()
+        lines = [f"Soda scan of {self.warehouse} (read-only), environment '{self.env}': {schemas}; {covered}"]
         lines.extend(
             f"OVERRIDE {name}={value} for this run (checks/thresholds.yml: {self.defaults.get(name, '?')})"
             for name, value in self.overrides.items()
@@ -163,9 +179,16 @@ def render_result(result: CheckResult) -> list[str]:
     """A check's lines in the report."""
     label = {"fail": "FAILED", "warn": "WARNED", "pass": "passed"}[result.outcome]
     where = f"{result.dataset}: " if result.dataset else ""
-    lines = [f"{label:<8}{where}{result.name}  [{result.location}]", f"        value: {result.value}"]
+    lines = [f"{label:<8}{where}{result.name}  [{result.location}]"]
+    lines.append(f"        failing rows: {result.value}" if result.failed_rows else f"        value: {result.value}")
     lines.extend(f"        {key}: {value}" for key, value in result.details.items())
-    if result.sample and result.sample.rows:
+    sample = result.sample
+    if sample and sample.rows and FINDING in sample.columns:  # the query says what each row means: print that
+        index = sample.columns.index(FINDING)
+        lines.extend(f"        - {row[index]}" for row in sample.rows)
+        if sample.total > len(sample.rows):
+            lines.append(f"        - and {sample.total - len(sample.rows)} more")
+    elif sample and sample.rows:
         lines.append(f"        sample ({len(result.sample.rows)} of {result.sample.total} failing rows):")
         lines.extend(f"          {row}" for row in format_table(result.sample.columns, result.sample.rows))
     return lines
@@ -419,6 +442,7 @@ def check_result(check: Check, sampler: RecordingSampler) -> CheckResult:
     reference = getattr(check, "failed_rows_sample_ref", None)
     location = check.check_cfg.location
     return CheckResult(
+        failed_rows=isinstance(check, FAILED_ROWS_CHECKS),
         outcome=check.outcome.value if check.outcome else "not evaluated",
         name=check.name,
         dataset=check.partition.table.table_name if check.partition else None,
@@ -474,6 +498,44 @@ def accepted_months_relation(path: Path) -> str:
     return ACCEPTED_TABLE if exists else NO_ACCEPTED_MONTHS
 
 
+def landed_months_query(tables: list[str], variables: dict[str, str]) -> str:
+    """The distinct landed months (YYYY-MM) of these raw tables within the checked range, in DuckDB's SQL."""
+    union = " UNION ".join(f"SELECT DISTINCT source_month FROM {table}" for table in tables)
+    return (
+        f"SELECT DISTINCT STRFTIME(source_month, '%Y-%m') AS landed_month FROM ({union}) AS landed "
+        f"WHERE source_month BETWEEN DATE '{variables['check_start_month']}' AND DATE '{variables['check_end_month']}'"
+    )
+
+
+def landed_months(path: Path, variables: dict[str, str]) -> list[str] | None:
+    """The months the scan covers: those landed in any monthly raw table within the checked range, read-only;
+    None when they cannot be read (the preflight or Soda then says why)."""
+    if gateway.engine() == "spark":
+        from gateway import spark
+
+        session = spark.session()
+        tables = [table for table in MONTHLY_RAW_TABLES if session.catalog.tableExists(table)]
+        if not tables:
+            return []
+        query = sqlglot.transpile(landed_months_query(tables, variables), read="duckdb", write=SPARK_DIALECT)[0]
+        return sorted(row[0] for row in session.sql(query).collect() if row[0])
+    try:
+        with duckdb.connect(str(path), read_only=True) as connection:
+            present = {
+                f"{schema}.{name}"
+                for schema, name in connection.sql(
+                    "SELECT table_schema, table_name FROM information_schema.tables"
+                ).fetchall()
+            }
+            tables = [table for table in MONTHLY_RAW_TABLES if table in present]
+            if not tables:
+                return []
+            rows = connection.sql(landed_months_query(tables, variables)).fetchall()
+    except duckdb.Error:
+        return None
+    return sorted(row[0] for row in rows if row[0])
+
+
 def close_connections(scan: PinnedScan | None) -> None:
     """Closes the DuckDB connections Soda opened: Soda leaves them to the garbage collector, and until then no
     writer of this process (the gate's approval) can open the warehouse."""
@@ -518,6 +580,7 @@ def run_scan(
         logging.getLogger("soda").setLevel(logging.CRITICAL)  # the report below replaces Soda's console log
         rendered = render_checks(checks_dir, variables)
         preflight(path, rendered, variables, env)
+        report.months = landed_months(path, variables)
         scan = PinnedScan()
         scan.set_data_source_name(DATA_SOURCE)
         scan.add_variables(variables)

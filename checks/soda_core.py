@@ -26,13 +26,21 @@ ConfigHelper.get_instance(str(SETTINGS))
 from soda.common.log import Log  # noqa: E402
 from soda.data_sources.duckdb_data_source import DuckDBDataSource  # noqa: E402
 from soda.execution.check.check import Check  # noqa: E402
+from soda.execution.check.user_defined_failed_rows_check import UserDefinedFailedRowsCheck  # noqa: E402
+from soda.execution.check.user_defined_failed_rows_expression_check import (  # noqa: E402
+    UserDefinedFailedRowsExpressionCheck,
+)
 from soda.sampler.sample_context import SampleContext  # noqa: E402
 from soda.sampler.sample_ref import SampleRef  # noqa: E402
 from soda.sampler.sampler import Sampler  # noqa: E402
 from soda.scan import Scan  # noqa: E402
 
+# The checks whose value is the number of rows a query or condition found (`failed rows` in SodaCL).
+FAILED_ROWS_CHECKS = (UserDefinedFailedRowsCheck, UserDefinedFailedRowsExpressionCheck)
+
 __all__ = [
     "Check",
+    "FAILED_ROWS_CHECKS",
     "Log",
     "PinnedScan",
     "SampleContext",

@@ -41,7 +41,13 @@ def test_scan_reads_prod_without_writing(promoted: tuple[Path, subprocess.Comple
     digest = hashlib.sha256(warehouse(data).read_bytes()).hexdigest()
     result = run([sys.executable, "-m", "checks.scan", "--env", "prod"], copy_project(tmp_path / "project"), data)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "environment 'prod': staging, intermediate, marts" in result.stdout
+    header = result.stdout.splitlines()[0]
+    assert header.endswith("environment 'prod': staging, intermediate, marts; landed months 2024-09"), header
+    # the sample month is long past: the freshness warning names every table and how far behind it is
+    assert re.search(r"WARNED\s+raw freshness: the newest landed month", result.stdout), result.stdout
+    for table in ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly"):
+        finding = rf"^\s+- {re.escape(table)}: newest landed month 2024-09, \d+ months behind today"
+        assert re.search(finding, result.stdout, re.MULTILINE), result.stdout
     assert hashlib.sha256(warehouse(data).read_bytes()).hexdigest() == digest
 
 
