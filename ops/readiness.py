@@ -3,11 +3,18 @@
 Reads the models' `raw_months_landed` signals (signals/landed.py) from the project and the landed months from the
 warehouse, read-only. A month that has landed in some raw table but not in every table a model waits for is listed
 as waiting, naming the missing tables: an empty mart for such a month is waiting, not failing. `make plan` and
-`make promote` print this before they build.
+`make promote` print this before they build, once per raw table waited for (not once per model and month).
+
+`python -m ops.readiness --plan-start ENV` prints the `--start` option `make plan` passes to `sqlmesh plan ENV`: the
+first day of the first landed month. The models start early (config.yaml model_defaults.start) and the signals skip
+days before any raw data, but a plan from that early start would still list those never-landed years as "Models
+needing backfill" for every model, each "None ready". Nothing is printed for prod (SQLMesh refuses a start on a prod
+plan without restatements), on Spark, or before anything has landed: the plan then runs as before.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -67,6 +74,34 @@ def waiting(inputs: dict[str, tuple[list[str], str]], landed: dict[str, set[str]
     return result
 
 
+def month_runs(months: list[str]) -> str:
+    """YYYY-MM months as runs of consecutive months: `2024-01..2024-03, 2024-05`."""
+    runs: list[list[str]] = []
+    for month in sorted(months):
+        year, number = int(month[:4]), int(month[5:7])
+        previous = f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+        if runs and runs[-1][-1] == previous:
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(run[0] if len(run) == 1 else f"{run[0]}..{run[-1]}" for run in runs)
+
+
+def waiting_lines(waits: dict[str, dict[str, list[str]]]) -> list[str]:
+    """One line per raw table something waits for: the months it has not landed and the models waiting for it."""
+    months: dict[str, set[str]] = defaultdict(set)
+    models: dict[str, set[str]] = defaultdict(set)
+    for month, waiting_models in waits.items():
+        for model, missing in waiting_models.items():
+            for table in missing:
+                months[table].add(month)
+                models[table].add(model)
+    return [
+        f"  Waiting for {table} ({month_runs(sorted(months[table]))}): {', '.join(sorted(models[table]))}"
+        for table in sorted(months, key=lambda table: (min(months[table]), table))
+    ]
+
+
 def report(path: Path | None = None) -> str:
     """The readiness report as text."""
     path = path or warehouse_path()
@@ -80,14 +115,29 @@ def report(path: Path | None = None) -> str:
     waits = waiting(inputs, landed)
     if not waits:
         lines.append("Every model can build every landed month.")
-    for month, models in waits.items():
-        for model, missing in models.items():
-            lines.append(f"  {month}: {model} waits for {' and '.join(missing)}")
+    lines.extend(waiting_lines(waits))
     return "\n".join(lines)
 
 
-def main() -> int:
-    """Prints the report; never fails a command over it."""
+def plan_start(env: str, path: Path | None = None) -> str:
+    """`--start YYYY-MM-01`, the first landed month, for a plan of a development environment; '' when none applies."""
+    if env == "prod" or gateway.engine() != "duckdb":
+        return ""
+    try:
+        landed = set().union(*landed_months(path or warehouse_path()).values())
+    except duckdb.Error:
+        return ""  # busy or unreadable: the plan runs from the models' start, as without this option
+    return f"--start {min(landed)}-01" if landed else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Prints the report (or the plan's start option); never fails a command over it."""
+    parser = argparse.ArgumentParser(prog="python -m ops.readiness", description=__doc__.splitlines()[0])
+    parser.add_argument("--plan-start", metavar="ENV", help="print the --start option of `sqlmesh plan ENV` only")
+    args = parser.parse_args(argv)
+    if args.plan_start:
+        print(plan_start(args.plan_start))
+        return 0
     if gateway.engine() != "duckdb":
         return 0  # it reads the DuckDB file; on Spark the plan's own signal checks say what waits
     try:
@@ -98,4 +148,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
