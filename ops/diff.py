@@ -2,11 +2,13 @@
 
 The working tree is the change and prod is what it would replace, as on a pull request: SQLMesh plans the project
 files against prod and the review lists the models directly and indirectly modified with their category (breaking,
-non-breaking), the SQL diff and the backfill prod would need. The change is then built in its own environment
-(`pr_<branch>`), each changed model is compared with prod row by row (`Context.table_diff`: row counts, matches,
-sample differences), and the environment is invalidated and its views dropped; the janitor reclaims its physical
-tables after the snapshot TTL, so building the same change in dev meanwhile costs nothing. BASE only names the
-files changed since the branch left it (`git diff $(git merge-base BASE HEAD)`, uncommitted and new files included).
+non-breaking), the SQL diff, the backfill prod would need, and for every model whose metadata changed (description,
+column descriptions, owner, tags, grain, audits, signals, cron) the prod text beside the working tree's. The change
+is then built in its own environment (`pr_<branch>`), each changed model is compared with prod row by row
+(`Context.table_diff`: row counts, matches, sample differences), and the environment is invalidated and its views
+dropped; the janitor reclaims its physical tables after the snapshot TTL, so building the same change in dev
+meanwhile costs nothing. BASE only names the files changed since the branch left it
+(`git diff $(git merge-base BASE HEAD)`, uncommitted and new files included).
 
     python -m ops.diff [--base main] [--start YYYY-MM-DD] [--keep] [--limit 5]
 """
@@ -24,6 +26,7 @@ from rich.console import Console as RichConsole
 from sqlmesh import Context, configure_logging
 from sqlmesh.core.console import SNAPSHOT_CHANGE_CATEGORY_STR, MarkdownConsole
 from sqlmesh.core.environment import Environment, EnvironmentNamingInfo
+from sqlmesh.core.model import Model
 from sqlmesh.core.plan import Plan
 from sqlmesh.core.snapshot import DeployabilityIndex, Snapshot, SnapshotChangeCategory
 from sqlmesh.core.table_diff import TableDiff
@@ -158,6 +161,55 @@ def changes(context: Context, plan: Plan) -> list[Change]:
     return sorted(found, key=lambda change: (order.index(change.kind), change.name))
 
 
+def calls(calls: list[tuple[str, dict]], dialect: str) -> str:
+    """Audits or signals as `name(arg := value, ...)`, one per line, sorted."""
+    rendered = [
+        f"{name}({', '.join(f'{key} := {value.sql(dialect=dialect)}' for key, value in sorted(args.items()))})"
+        for name, args in calls
+    ]
+    return "; ".join(sorted(rendered)) or "-"
+
+
+def metadata_fields(model: Model) -> dict[str, str]:
+    """A model's metadata as text, by the name the review shows: what SQLMesh counts as a metadata change."""
+    fields = {
+        "description": model.description or "-",
+        "owner": model.owner or "-",
+        "tags": ", ".join(sorted(model.tags)) or "-",
+        "grain": ", ".join(grain.sql(dialect=model.dialect) for grain in model.grains) or "-",
+        "audits": calls(model.audits, model.dialect),
+        "signals": calls(model.signals, model.dialect),
+        "cron": model.cron,
+    }
+    fields.update({f"column `{name}`": text or "-" for name, text in (model.column_descriptions or {}).items()})
+    return fields
+
+
+def metadata_changes(prod: Model, working: Model) -> list[tuple[str, str, str]]:
+    """(field, prod text, working-tree text) for every metadata field that differs; a column described on one side
+    only shows '-' on the other."""
+    old, new = metadata_fields(prod), metadata_fields(working)
+    names = list(old) + [name for name in new if name not in old]
+    pairs = [(name, old.get(name, "-"), new.get(name, "-")) for name in names]
+    return [(name, before, after) for name, before, after in pairs if before != after]
+
+
+def metadata_review(plan: Plan) -> list[str]:
+    """Markdown: for each modified model whose metadata changed, the prod text beside the working tree's. A
+    metadata-only change in a field not listed here (start, batch size, properties, ...) is named by the SQL diff."""
+    parts: list[str] = []
+    for new, old in sorted(plan.context_diff.modified_snapshots.values(), key=lambda pair: pair[0].name):
+        if not (new.is_model and old.is_model):
+            continue
+        rows = [[field, before, after] for field, before, after in metadata_changes(old.model, new.model)]
+        if not rows and change_kind(plan, new) == "metadata only":
+            rows = [["other metadata", "see the SQL diff above", "see the SQL diff above"]]
+        if rows:
+            table = markdown_table(["metadata", "prod", "working tree"], rows)
+            parts += ["", f"### `{display(new.name)}`", "", table]
+    return ["", "## Metadata changes", *parts] if parts else []
+
+
 def display(fqn: str) -> str:
     """`"warehouse"."marts"."fct_taxi_trips"` as `marts.fct_taxi_trips`."""
     return ".".join(part.strip('"') for part in fqn.split(".")[-2:])
@@ -273,6 +325,7 @@ def review(base: str, start: str | None, keep: bool, limit: int) -> str:
         table = [[f"`{c.name}`", c.kind, c.category, c.backfill] for c in found]
         parts += ["", "## Models", "", markdown_table(["model", "change", "category", "backfill in prod"], table)]
         parts += ["", models_review(context, console, plan)]
+        parts += metadata_review(plan)
         diffable = [c.name for c in found if c.kind in ("directly modified", "indirectly modified", "added")]
         print(f"Building environment {environment} for the data diff...", file=sys.stderr)
         try:

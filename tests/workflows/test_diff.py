@@ -79,3 +79,22 @@ def test_diff_without_model_changes_says_so(clone: Path, data: Path) -> None:
     assert result.returncode == 0, output(result)
     assert "- `A` NOTES.md" in result.stdout
     assert "**No model changes: the project files match prod.**" in result.stdout
+
+
+def test_diff_of_a_description_change_shows_the_old_and_the_new_text(clone: Path, data: Path) -> None:
+    git(clone, "checkout", "--quiet", "-b", "docs/distance")
+    path = clone / FACT
+    text = path.read_text()
+    old, new = "taximeter distance in miles", "distance the taximeter recorded, in miles"
+    assert f"trip_distance_miles, /* {old} */" in text
+    path.write_text(text.replace(f"trip_distance_miles, /* {old} */", f"trip_distance_miles, /* {new} */", 1))
+
+    result = make(clone, data, "diff")
+
+    assert result.returncode == 0, output(result)
+    review = result.stdout
+    assert "| metadata only | Metadata |" in row(review, "marts.fct_taxi_trips")
+    metadata = review.split("## Metadata changes")[1].split("\n## ")[0]
+    assert "### `marts.fct_taxi_trips`" in metadata
+    assert f"| column `trip_distance_miles` | {old} | {new} |" in metadata, review
+    assert "### `marts.agg_" not in metadata  # downstream models keep their own metadata
