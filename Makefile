@@ -32,7 +32,7 @@ STAMP := $(VENV)/.installed
 SQLMESH := $(PY) -m gateway.lock -- $(VENV)/bin/sqlmesh
 PYTHON_DIRS := gateway ingest checks ops macros signals linter tests dashboard
 
-.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop report
+.PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop report sql query docs
 
 help: ## List every target with one line each
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -52,9 +52,9 @@ sample: $(STAMP) ## Write a deterministic sample mirror: MONTHS=YYYY-MM[:YYYY-MM
 ingest: $(STAMP) ## Land raw data with dlt, then restate changed months in prod: SOURCES=... MONTHS=... [MIRROR=dir-or-url]
 	$(PY) -m ops.run --ingest-only --sources $(SOURCES) --months $(MONTHS) $(if $(MIRROR),--mirror "$(MIRROR)")
 
-plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev), audits included; lists months waiting for a source
+plan: $(STAMP) ## Build the dev environment (sqlmesh plan dev from the first landed month), audits included; lists months waiting for a source
 	@$(PY) -m ops.readiness
-	$(SQLMESH) plan $(ENV) --auto-apply --no-prompts
+	$(SQLMESH) plan $(ENV) $$($(PY) -m ops.readiness --plan-start $(ENV)) --auto-apply --no-prompts
 
 run: $(STAMP) ## Scheduled run: ingest MONTHS (default: next published), restate, sqlmesh run through the checks [OVERRIDE=...]
 	$(PY) -m ops.run --sources $(SOURCES) $(if $(filter command line environment,$(origin MONTHS)),--months $(MONTHS)) \
@@ -68,8 +68,9 @@ promote: $(STAMP) ## Build ENV, Soda-check it, promote prod by a virtual update 
 	@$(PY) -m ops.readiness
 	$(PY) -m checks.promote --env $(ENV) $(if $(filter command line,$(origin OVERRIDE)),--override '$(OVERRIDE)')
 
-lint: $(STAMP) lint-workflows ## Lint the models (sqlmesh lint), the CI workflows and the Python (ruff)
+lint: $(STAMP) lint-workflows ## Lint the models (sqlmesh lint), the data dictionary's freshness, the CI workflows and the Python (ruff)
 	$(VENV)/bin/sqlmesh lint
+	$(PY) -m ops.docs --check
 	$(VENV)/bin/ruff check $(PYTHON_DIRS)
 	$(VENV)/bin/ruff format --check $(PYTHON_DIRS)
 
@@ -95,6 +96,15 @@ demo: $(STAMP) ## End to end on sample data: sample, ingest, build dev, Soda gat
 
 answers: $(STAMP) ## What prod answers: busiest zone and hour, tip rates, bike share, the wettest hour (read-only)
 	@$(PY) -m ops.answers
+
+sql: $(STAMP) ## Open a read-only SQL client (DuckDB CLI) on the warehouse, prod's marts first on the search path [ENV=dev]
+	@$(PY) -m ops.sql --env $(if $(filter command line,$(origin ENV)),$(ENV),prod)
+
+query: $(STAMP) ## Run a saved query of queries/ read-only: Q=name (without Q: list them) [ENV=dev]
+	@$(PY) -m ops.sql --env $(if $(filter command line,$(origin ENV)),$(ENV),prod) $(if $(Q),--query "$(Q)",--list)
+
+docs: $(STAMP) ## Write docs/data_dictionary.md from the models: marts, columns, code tables, validity rules
+	@$(PY) -m ops.docs
 
 bench: $(STAMP) ## Measure ingest, backfill, one-day run, promotion and queries: [SCALE=1] [MONTHS=2024-09:2024-11]
 	$(PY) -m ops.bench --scale $(if $(filter command line,$(origin SCALE)),$(SCALE),1) --months $(MONTHS) --out "$(MOBILITY_DATA_DIR)/bench"
