@@ -201,6 +201,15 @@ FACT_BIKE_EXEMPT = {
     "ended_at": "reconciled through duration_seconds",
 }
 
+# The revenue measures of the payment-type marts, by day and by month: the same sums, the tip rate from them.
+TAXI_REVENUE = (
+    Measure("trips", "COUNT(*)"),
+    money("revenue_amount", "SUM(total)"),
+    money("fare_amount", "SUM(fare)"),
+    money("tip_amount", "SUM(tip)"),
+    Measure("tip_rate", "SUM(tip) / NULLIF(SUM(fare), 0)", RATIO),
+)
+
 MARTS = (
     Mart(
         name="fct_taxi_trips",
@@ -237,13 +246,7 @@ MARTS = (
         source="taxi",
         tables=TAXI_TABLES,
         landed_in="any",
-        measures=(
-            Measure("trips", "COUNT(*)"),
-            money("revenue_amount", "SUM(total)"),
-            money("fare_amount", "SUM(fare)"),
-            money("tip_amount", "SUM(tip)"),
-            Measure("tip_rate", "SUM(tip) / NULLIF(SUM(fare), 0)", RATIO),
-        ),
+        measures=TAXI_REVENUE,
         exempt={"payment_type_name": "label from the payment types seed"},
     ),
     Mart(
@@ -253,13 +256,7 @@ MARTS = (
         source="taxi",
         tables=TAXI_TABLES,
         landed_in="any",
-        measures=(
-            Measure("trips", "COUNT(*)"),
-            money("revenue_amount", "SUM(total)"),
-            money("fare_amount", "SUM(fare)"),
-            money("tip_amount", "SUM(tip)"),
-            Measure("tip_rate", "SUM(tip) / NULLIF(SUM(fare), 0)", RATIO),
-        ),
+        measures=TAXI_REVENUE,
         exempt={"payment_type_name": "label from the payment types seed"},
     ),
     Mart(
