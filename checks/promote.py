@@ -248,7 +248,10 @@ def promote(gate: Gate, approval_id: str) -> int | None:
         serving, approved = prod_keys(context), approved_keys(context, approval_id)
     if code != 0:
         if serving != gate.prod_before:
-            gate.prod = "the failed prod plan CHANGED prod; inspect it with `sqlmesh info` before anything else"
+            gate.prod = (
+                "the failed prod plan left prod mid-switch to this approval: the next make promote, run, restate or "
+                "check completes it first (`python -m ops.recover` does it alone)"
+            )
         return gate.failed("promote", "`sqlmesh plan` for prod failed", output_tail(output))
     if serving != approved:
         gate.prod = "prod changed, but does not serve the approved snapshots"

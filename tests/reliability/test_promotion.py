@@ -48,6 +48,7 @@ def test_a_promotion_killed_mid_switch_is_completed_by_the_next_run(
     )
 
     assert killed.returncode != 0, output(killed)
+    assert "left prod mid-switch to this approval: the next make promote, run, restate or check" in killed.stdout
     split = served(data, "marts")
     dev = served(data, "marts__dev")
     moved = {view for view in split if split[view] != before[view]}
