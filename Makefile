@@ -35,7 +35,7 @@ PYTHON_DIRS := gateway ingest checks ops macros signals linter tests dashboard
 .PHONY: help setup sample ingest plan run check promote lint lint-workflows format test demo bench clean state-to-postgres answers dashboard dashboard-stop report sql query docs
 
 help: ## List every target with one line each
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv from requirements.lock (needs only python3 and pip; no-op when current)
 
@@ -132,7 +132,7 @@ report: $(STAMP) ## Write the dashboard's pages as one offline HTML file: $(MOBI
 ui: $(STAMP) ## Start the SQLMesh UI on 127.0.0.1 [PORT=8000] in the background; it holds the write lock while it runs
 	@$(PY) -m ops.ui start --port $(PORT)
 
-ui-stop: ## Stop the SQLMesh UI started by make ui (by its process id) and release the lock
+ui-stop: ## Stop the SQLMesh UI started by make ui (also one whose lock process was killed) and release the lock
 	@$(PY) -m ops.ui stop
 
 restate: $(STAMP) ## Recompute MONTH=YYYY-MM[:YYYY-MM] in prod from raw data, through the checks [OVERRIDE=...]
