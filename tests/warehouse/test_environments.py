@@ -90,7 +90,9 @@ def test_promotion_to_prod_executed_no_batch(built_warehouse: Path) -> None:
 def test_changing_a_leaf_mart_rebuilds_only_that_mart(scratch: tuple[Path, Path]) -> None:
     project, data = scratch
     model = project / "models/marts/taxi/agg_airport_trips_by_day.sql"
-    model.write_text(model.read_text().replace("COUNT(*) AS trips", "COUNT(*) + 0 AS trips", 1))
+    text = model.read_text()
+    assert "COUNT(*)::BIGINT AS trips" in text
+    model.write_text(text.replace("COUNT(*)::BIGINT AS trips", "(COUNT(*) + 0)::BIGINT AS trips", 1))
     assert rebuilt(plan(project, data, "feature")) == {"marts.agg_airport_trips_by_day"}
 
 
@@ -104,9 +106,11 @@ def test_changing_the_fact_rebuilds_it_and_its_downstream_only(scratch: tuple[Pa
         "marts.fct_taxi_trips",
         "marts.agg_taxi_demand_by_zone_hour",
         "marts.agg_taxi_revenue_by_payment_day",
+        "marts.agg_taxi_revenue_by_payment_month",
         "marts.agg_airport_trips_by_day",
         "marts.agg_cbd_congestion_fees_by_day",
         "marts.agg_taxi_vs_bike_by_day",
+        "marts.agg_taxi_vs_bike_by_borough_month",
         "marts.agg_trips_by_weather_hour",
     }
     assert query(data, "SELECT count(*) FROM marts.fct_taxi_trips") == query(
