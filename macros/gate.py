@@ -11,12 +11,14 @@ table or view changes. In prod it renders `SELECT error(...)` unless
 - every landed raw month is accepted as it is now: a month landed or re-landed since the last passing scan would
   reach prod unchecked through a bare `sqlmesh run` or `sqlmesh plan prod --restate-model ...`.
 
-Anywhere else it is a no-op, and so is it on a candidate copy of the warehouse (a file in a `*-candidate` folder):
-`make run` and `make restate` write a copy, check it and only then put it in place of the warehouse.
+Anywhere else it is a no-op, and so is it on a candidate (ops/candidate.py): `make run` and `make restate` compute
+months on a copy of the DuckDB warehouse, or on Spark's local folders after putting a copy of them aside, check them
+and keep the result only when the checks pass.
 """
 
 from __future__ import annotations
 
+import os
 import typing as t
 from pathlib import Path
 
@@ -33,6 +35,7 @@ STATE_MOVED_TABLE = "state_moved"  # gate.state_moved: written by `make state-to
 ACCEPTED_TABLE = "gate.accepted_months"
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 CANDIDATE_SUFFIX = "-candidate"
+SPARK_CANDIDATE_MARKER = ".candidate"  # in spark/: names the copy ops/candidate.py put aside
 SHOWN_NAMES = 8
 
 
@@ -109,20 +112,29 @@ def unaccepted_months(adapter: EngineAdapter) -> list[tuple[str, object, int]]:
 
 
 def is_candidate(adapter: EngineAdapter) -> bool:
-    """True on a candidate copy of the warehouse, which replaces the warehouse only after its checks pass.
-
-    Only a DuckDB warehouse is copied; on Spark the tables are shared and never a candidate."""
+    """True on a candidate, which prod serves only after its checks pass (ops/candidate.py): on DuckDB a copy of
+    the warehouse in a `*-candidate` folder; on Spark the local folders while a copy taken before the change is put
+    aside, which the marker file names."""
     if adapter.dialect != "duckdb":
-        return False
+        marker = Path(os.environ.get("MOBILITY_DATA_DIR") or "data") / "spark" / SPARK_CANDIDATE_MARKER
+        return marker.exists() and Path(marker.read_text().strip(), "spark").is_dir()
     rows = adapter.fetchall("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
     return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
 
 
+class GateRefused(Exception):
+    """A prod plan or run the gate refuses, raised while SQLMesh renders the before_all statements (on Spark)."""
+
+
 def _error(evaluator: MacroEvaluator, message: str) -> exp.Expression:
-    """SELECT of the engine's function that fails the statement with `message` (error on DuckDB, raise_error on
-    Spark): the plan or run stops before anything changes."""
-    function = "error" if evaluator.dialect == "duckdb" else "raise_error"
-    return exp.select(exp.func(function, exp.Literal.string(message)))
+    """On DuckDB, a SELECT of error(`message`): the plan or run stops before anything changes.
+
+    On Spark, SQLMesh's cursor only builds a DataFrame for a statement and never collects a bare SELECT, so a
+    raise_error() in one would never fire: the macro raises GateRefused instead, which stops the plan or run while
+    the before_all statements render, before anything changes."""
+    if evaluator.dialect != "duckdb":
+        raise GateRefused(message)
+    return exp.select(exp.func("error", exp.Literal.string(message)))
 
 
 def _wrong_state(moved: str | None, gateway: str | None) -> str:
@@ -155,8 +167,8 @@ def state_moved_to(adapter: EngineAdapter) -> str | None:
 
 @macro()
 def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
-    """In prod: SELECT error(...) (raise_error on Spark) naming the unapproved models, else a no-op SELECT; always a
-    no-op elsewhere.
+    """In prod: SELECT error(...) (on Spark a GateRefused raised) naming the unapproved models, else a no-op SELECT;
+    always a no-op elsewhere.
 
     In every environment: an error when the warehouse's state moved to another gateway's state (Postgres) and this
     command runs on the state in the file, which no longer knows what the warehouse holds."""

@@ -1,0 +1,21 @@
+"""How the gate's before_all stops a refused prod plan or run on each engine (macros/gate.py)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmesh.core.macros import MacroEvaluator
+
+from macros.gate import GateRefused, _error
+
+MESSAGE = "Promotion gate: 1 landed raw month(s) have not passed the checks"
+
+
+def test_duckdb_fails_the_statement_it_runs() -> None:
+    statement = _error(MacroEvaluator(dialect="duckdb"), MESSAGE)
+    assert statement.sql("duckdb") == f"SELECT ERROR('{MESSAGE}')"
+
+
+def test_spark_refuses_while_rendering_as_its_statements_run_lazily() -> None:
+    # SQLMesh's Spark cursor only builds a DataFrame for a statement: SELECT raise_error(...) would never fire.
+    with pytest.raises(GateRefused, match="have not passed the checks"):
+        _error(MacroEvaluator(dialect="spark"), MESSAGE)
