@@ -3,8 +3,8 @@
 Prod changes only when ENV passed.
 
 0. run     when prod exists and raw months landed that no passing scan has accepted yet, prod first runs them
-           through the gate as `make run` does (ops/run.py: `sqlmesh run` on a candidate copy, Soda checks on those
-           months, the copy replaces the warehouse only when they pass). A landed month thus never blocks a
+           through the gate as `make run` does (ops/run.py: `sqlmesh run` on a candidate, Soda checks on those
+           months, prod keeps the candidate only when they pass). A landed month thus never blocks a
            promotion, nor reaches prod unchecked through it; a month that fails its checks stops the gate here;
 1. build   `sqlmesh plan ENV --auto-apply --no-prompts --include-unmodified`: unit tests and blocking audits run here
            (every model gets a view in ENV, so the checks read ENV's own snapshots, changed or not);
@@ -38,7 +38,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import gateway
 from checks.approvals import (
     GateError,
     approved_keys,
@@ -186,12 +185,7 @@ def checks_summary(report: ScanReport) -> dict:
 
 
 def run_new_months(gate: Gate) -> int | None:
-    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure.
-
-    On the spark gateway there is no candidate copy: the build of ENV computes the new months and the scan checks
-    them there, before the approval records them."""
-    if gateway.engine() == "spark":
-        return None
+    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure."""
     with sqlmesh_context(PROJECT_DIR) as context:
         if not prod_keys(context):
             return None

@@ -74,6 +74,7 @@ OWN_ENTRIES = frozenset(
     {MARKER, ".sqlmesh_cache", ".dlt", ".dlt-lake", "warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.lock"}
     | {"mirror", "downloads", "lake", "spark", "bench", "parity", "report", "last_ingest.json"}
     | {"ui.pid", "ui.log", "dashboard.pid", "dashboard.log", "restate-candidate", "run-candidate"}
+    | {"spark-before-run", "spark-before-restate"}
 )
 
 
@@ -97,6 +98,14 @@ def own_data_dir(inside: Path | None = None) -> Path:
 def warehouse_path() -> Path:
     """The one DuckDB file every layer lives in."""
     return data_dir() / "warehouse.duckdb"
+
+
+def exists() -> bool:
+    """True once the gateway's warehouse has been created: the DuckDB file, or on Spark the state beside its tables
+    (SQLMesh creates it with the first plan, and every command that reads prod opens it)."""
+    if engine() == "spark":
+        return (spark_dir() / "state.duckdb").exists()
+    return warehouse_path().exists()
 
 
 def spark_dir() -> Path:

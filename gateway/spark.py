@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GATEWAY = "spark"
 JVM_EXIT_SECONDS = 30
+SUPPORTED_JAVA = ("17", "11")  # the Java releases Spark 3.5 runs on, 17 first (the one this project tests)
 
 
 def require_java() -> None:
@@ -35,8 +36,11 @@ def require_java() -> None:
             "or set JAVA_HOME, then run the command again."
         )
     version = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
-    if '"17' not in version and '"11' not in version and '"21' not in version:
-        raise GatewayError(f"The spark gateway needs Java 17; {java} is: {version.splitlines()[0] if version else '?'}")
+    if not any(f'"{major}' in version for major in SUPPORTED_JAVA):
+        raise GatewayError(
+            f"The spark gateway needs Java 17 (Spark 3.5 also runs on 11); {java} is: "
+            f"{version.splitlines()[0] if version else '?'}. Install a JDK 17 or point JAVA_HOME at one."
+        )
 
 
 @functools.cache

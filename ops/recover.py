@@ -10,7 +10,8 @@ not finalized while we hold the lock belongs to a process that died.
 snapshot's table, views of models it no longer has are dropped, its snapshots are unpaused, the record is
 finalized, and gate.promotions records the approval it serves (the before_all gate admitted the plan, so it is one).
 Rolling forward is always possible here, because the new tables were complete before the record changed; the
-previous versions may already be expired. `preflight` runs it, then reports the months awaiting restatement
+previous versions may already be expired. `preflight` first puts back the Spark folders a killed run or
+restatement had put aside (ops/candidate.py), then runs it, then reports the months awaiting restatement
 (gateway/pending.py); promote, run and restate call it under the lock, and `make check` through `python -m
 ops.recover` (which takes the lock only when there is something to finish).
 """
@@ -28,6 +29,7 @@ import gateway
 from checks.approvals import approval_serving, prod_keys, record_promotion
 from gateway import pending, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
+from ops import candidate
 from ops.common import EXIT_BUSY, WorkflowError, pin_data_dir, sqlmesh_context
 
 STATE_ENVIRONMENTS = "sqlmesh._environments"
@@ -78,8 +80,11 @@ def finish_promotion(step: str) -> str | None:
 
 def preflight(step: str) -> None:
     """What every command that touches prod does first, under the lock: finish, then report pending restatements."""
-    if gateway.engine() == "duckdb" and not warehouse_path().exists():
+    if not gateway.exists():
         return
+    restored = candidate.restore_leftovers(step)
+    if restored:
+        print(restored, flush=True)
     finished = finish_promotion(step)
     if finished:
         print(finished, flush=True)

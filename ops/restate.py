@@ -2,16 +2,18 @@
 
 SQLMesh restates prod in place: prod and every dev environment that uses the same model versions read the same
 physical tables, and a restatement planned in a dev environment skips each model whose version prod uses. So the
-restatement cannot be tried in dev first; instead it runs on a candidate copy of the warehouse (state included, as
-the state lives in the same DuckDB file) and the copy replaces the warehouse only when the checks pass:
+restatement cannot be tried in dev first; instead it runs on a candidate (ops/candidate.py: a copy of the DuckDB
+warehouse, its state included; on Spark the local folders after a copy of them is put aside) that prod keeps only
+when the checks pass:
 
-1. copy    CHECKPOINT the warehouse and copy it to `$MOBILITY_DATA_DIR/restate-candidate/warehouse.duckdb`;
+1. copy    the candidate: `$MOBILITY_DATA_DIR/restate-candidate/warehouse.duckdb`, or `spark-before-restate/`;
 2. restate `sqlmesh plan --restate-model <monthly raw tables> --start <first day> --end <last day>` for prod on
-           the copy: every incremental model downstream of the raw trip data recomputes exactly those months (the
-           views on top are recreated), with its blocking audits; the before_all gate lets prod's approved
+           the candidate: every incremental model downstream of the raw trip data recomputes exactly those months
+           (the views on top are recreated), with its blocking audits; the before_all gate lets prod's approved
            snapshots through;
-3. gate    `python -m checks.scan --env prod --start-month M --end-month M` on the copy (Soda, read-only);
-4. swap    the copy is renamed over the warehouse (one atomic rename), or discarded: prod is exactly as before.
+3. gate    `python -m checks.scan --env prod --start-month M --end-month M` on the candidate (Soda, read-only);
+4. keep    the copy is renamed over the warehouse (one atomic rename; on Spark the copy put aside is deleted), or
+           discarded (on Spark put back): prod is exactly as before.
 
 Everything runs under the warehouse lock, so nothing writes to the warehouse between the copy and the swap; readers
 that had the file open keep reading the old one. `--changed-months` restates the months awaiting restatement
@@ -24,21 +26,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
+from sqlmesh import Context
 
 import gateway
 from checks.approvals import record_accepted_months
-from gateway import GatewayError, faults, pending, warehouse_path
+from gateway import GatewayError, faults, pending
 from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError, Month, parse_months
 from ops import recover
+from ops.candidate import Candidate, Reader, candidate
 from ops.common import (
     MONTHLY_RAW_TABLES,
     PROJECT_DIR,
@@ -49,7 +50,6 @@ from ops.common import (
     sqlmesh_context,
 )
 
-CANDIDATE_DIR = "restate-candidate"
 EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
 
 
@@ -80,13 +80,7 @@ def changed_months() -> list[Month]:
 def restated_marts() -> list[Mart]:
     """The incremental models downstream of the monthly raw tables, with their prod views and time columns."""
     with sqlmesh_context() as context:
-        state = context.config.get_state_connection(context.selected_gateway)
-        if state is not None and getattr(state, "database", None) != context.connection_config.database:
-            raise WorkflowError(
-                "SQLMesh state is not in the warehouse file (a state_connection is configured): a restatement on a "
-                "copy of the warehouse would change the shared state before the checks. Restate on the machine "
-                "that holds the state in the warehouse, or run `sqlmesh plan --restate-model` directly."
-            )
+        require_state_in_candidate(context)
         if not prod_exists(context):
             raise WorkflowError("There is no prod environment yet: nothing to restate (make demo builds one).")
         raw = {context.get_model(table).fqn for table in MONTHLY_RAW_TABLES if context.get_model(table)}
@@ -97,38 +91,38 @@ def restated_marts() -> list[Mart]:
     return sorted(marts, key=lambda mart: mart.view)
 
 
-def checkpoint(path: Path) -> None:
-    """Folds DuckDB's write-ahead log into the file, so that the file alone is the whole database."""
-    with duckdb.connect(str(path)) as connection:
-        connection.execute("CHECKPOINT")
-    if Path(f"{path}.wal").exists():
-        raise WorkflowError(f"{path}.wal is still there after a CHECKPOINT: another process has the file open.")
+def require_state_in_candidate(context: Context) -> None:
+    """A WorkflowError unless SQLMesh's state is part of what the candidate copies: the DuckDB warehouse file, or
+    on Spark a DuckDB file under the Spark folder (ops/candidate.py)."""
+    state = context.config.get_state_connection(context.selected_gateway)
+    database = getattr(state, "database", None) if state is not None else None
+    if gateway.engine() == "duckdb":
+        inside = state is None or database == context.connection_config.database
+    else:
+        inside = database is not None and Path(database).resolve().is_relative_to(gateway.spark_dir().resolve())
+    if not inside:
+        raise WorkflowError(
+            "SQLMesh state is not in the warehouse's own files (a separate state_connection is configured): a "
+            "restatement on a candidate would change the shared state before the checks. Restate on the machine "
+            "that holds the state with the warehouse, or run `sqlmesh plan --restate-model` directly."
+        )
 
 
-def make_candidate(warehouse: Path, name: str = CANDIDATE_DIR) -> Path:
-    """A fresh copy of the warehouse in its own data folder (`name`, ending in -candidate); returns that folder."""
-    folder = warehouse.parent / name
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir()
-    checkpoint(warehouse)
-    shutil.copyfile(warehouse, folder / warehouse.name)
-    return folder
-
-
-def restate_runs(candidate: Path, runs: list[tuple[Month, Month]]) -> bool:
+def restate_runs(data: Path, runs: list[tuple[Month, Month]]) -> bool:
     """Plans and applies one prod restatement per run of months on the candidate; False when one fails."""
     restate = [argument for table in MONTHLY_RAW_TABLES for argument in ("--restate-model", table)]
     for first, last in runs:
-        print(f"[restate] {first}..{last}: recomputing prod on the candidate copy", flush=True)
+        print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
         window = ["--start", str(first.first_day), "--end", str(last.last_day)]
         flags = ["--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter"]
-        if run_sqlmesh(["plan", *restate, *window, *flags], data_dir=candidate) != 0:
+        if run_sqlmesh(["plan", *restate, *window, *flags], data_dir=data) != 0:
             return False
     return True
 
 
-def scan(candidate: Path, months: list[Month], override: str | None = None, step: str = "restate") -> bool:
-    """The gate's Soda checks on the candidate's prod, reconciled over the given months; True when they pass.
+def scan(data: Path, months: list[Month], override: str | None = None, step: str = "restate") -> bool:
+    """The gate's Soda checks on the candidate's prod (data folder `data`), reconciled over the given months; True
+    when they pass.
 
     `override` is the make command line's OVERRIDE (NAME=VALUE,...), printed and applied by the scan for this run.
     """
@@ -136,20 +130,25 @@ def scan(candidate: Path, months: list[Month], override: str | None = None, step
     command = [sys.executable, "-m", "checks.scan", "--env", "prod", "--start-month", str(first)]
     command += ["--end-month", str(last), *(["--override", override] if override else [])]
     print(f"[{step}] gate: {' '.join(command[1:])} on the candidate", flush=True)
-    environment = {**os.environ, "MOBILITY_DATA_DIR": str(candidate)}
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data)}
     return call(command, cwd=PROJECT_DIR, env=environment) == 0
 
 
-def month_counts(warehouse: Path, marts: list[Mart], months: list[Month]) -> dict[tuple[str, str], int]:
-    """Rows per (mart, month) of prod in a warehouse file, read-only."""
+def month_counts(reader: Reader, marts: list[Mart], months: list[Month]) -> dict[tuple[str, str], int]:
+    """Rows per (mart, month) of prod, read through `reader` (DuckDB or gateway.spark.SparkReader)."""
     counts = {}
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        for mart in marts:
-            for month in months:
-                sql = f"SELECT count(*) FROM {mart.view} WHERE {mart.time_column} >= ? AND {mart.time_column} < ?"
-                row = connection.execute(sql, [month.first_day, month.next().first_day]).fetchone()
-                counts[(mart.view, str(month))] = row[0]
+    for mart in marts:
+        for month in months:
+            window = f"DATE '{month.first_day}' AND {mart.time_column} < DATE '{month.next().first_day}'"
+            row = reader.execute(f"SELECT count(*) FROM {mart.view} WHERE {mart.time_column} >= {window}").fetchone()
+            counts[(mart.view, str(month))] = row[0]
     return counts
+
+
+def prod_counts(marts: list[Mart], months: list[Month], step: str) -> dict[tuple[str, str], int]:
+    """month_counts of the warehouse as prod serves it now."""
+    with gateway.open_read_only(f"make {step}") as reader:
+        return month_counts(reader, marts, months)
 
 
 def count_report(before: dict[tuple[str, str], int], after: dict[tuple[str, str], int]) -> str:
@@ -161,52 +160,28 @@ def count_report(before: dict[tuple[str, str], int], after: dict[tuple[str, str]
     return "\n".join(lines)
 
 
-def accept(
-    candidate: Path, warehouse: Path, accepted_by: str, months: list[Month] | None = None
-) -> list[tuple[str, str, int]]:
+def accept(chosen: Candidate, accepted_by: str, months: list[Month] | None = None) -> list[tuple[str, str, int]]:
     """Records the candidate's landed raw months (only `months` when given) as accepted: its checks passed."""
-    adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(candidate / warehouse.name)))
-    try:
+    with chosen.adapter() as adapter:
         return record_accepted_months(adapter, accepted_by, [m.first_day for m in months] if months else None)
-    finally:
-        adapter.close()
-
-
-def swap(candidate: Path, warehouse: Path) -> None:
-    """Replaces the warehouse with the checked candidate in one rename, then removes the candidate folder."""
-    checkpoint(candidate / warehouse.name)
-    if Path(f"{warehouse}.wal").exists():
-        raise WorkflowError(f"{warehouse}.wal appeared during the restatement: another process wrote to the warehouse.")
-    os.replace(candidate / warehouse.name, warehouse)
-    shutil.rmtree(candidate, ignore_errors=True)
 
 
 def restate(months: list[Month], override: str | None = None) -> int:
     """Restates the months of prod through the gate; the caller holds the warehouse lock. Returns the exit code."""
-    if gateway.engine() != "duckdb":
-        raise WorkflowError(
-            f"Restating {', '.join(map(str, months))} needs a candidate copy of the warehouse to check before prod "
-            "sees it, and Spark's tables are shared, not one file: restatement is not gated on the spark gateway "
-            "yet. Prod still serves the months as they were checked, and its plans and runs stop on the re-landed "
-            "months (promotion gate) until they pass the checks."
-        )
-    warehouse, marts = warehouse_path(), restated_marts()
+    marts = restated_marts()
     labels = ", ".join(str(month) for month in months)
-    before = month_counts(warehouse, marts, months)
-    candidate = make_candidate(warehouse)
-    try:
-        if not restate_runs(candidate, month_runs(months)):
+    before = prod_counts(marts, months, "restate")
+    with candidate("restate") as chosen:
+        if not restate_runs(chosen.data_dir, month_runs(months)):
             print(f"[restate] NOT RESTATED: the restatement plan for {labels} failed; prod is exactly as it was.")
             return EXIT_FAILED
-        if not scan(candidate, months, override):
+        if not scan(chosen.data_dir, months, override):
             print(f"[restate] NOT RESTATED: the checks failed on the restated {labels}; prod is exactly as it was.")
             return EXIT_FAILED
-        after = month_counts(candidate / warehouse.name, marts, months)
-        accept(candidate, warehouse, f"make restate {labels}" + (f" OVERRIDE {override}" if override else ""), months)
-        pending.clear([month.first_day for month in months], candidate / warehouse.name)  # swapped in with the data
-        swap(candidate, warehouse)
-    finally:
-        shutil.rmtree(candidate, ignore_errors=True)
+        with chosen.reader() as reader:
+            after = month_counts(reader, marts, months)
+        accept(chosen, f"make restate {labels}" + (f" OVERRIDE {override}" if override else ""), months)
+        chosen.keep(restated=[month.first_day for month in months])
     print(f"[restate] RESTATED {labels} in prod (checks passed):\n{count_report(before, after)}")
     return 0
 
@@ -239,7 +214,7 @@ def main(argv: list[str]) -> int:
             recover.preflight("restate")
             return restate(months, args.override)
     except Interrupted as error:
-        print(f"[restate] {error}: prod is exactly as it was (the candidate copy was discarded).", file=sys.stderr)
+        print(f"[restate] {error}: prod is exactly as it was (the candidate was discarded).", file=sys.stderr)
         return error.exit_code
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
@@ -251,7 +226,7 @@ def main(argv: list[str]) -> int:
 
 def has_prod() -> bool:
     """True when the warehouse has a prod environment (SQLMesh state)."""
-    if gateway.engine() == "duckdb" and not warehouse_path().exists():
+    if not gateway.exists():
         return False
     with sqlmesh_context(load=False) as context:
         return prod_exists(context)

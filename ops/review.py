@@ -25,8 +25,8 @@ import duckdb
 
 import gateway
 from gateway.lock import warehouse_lock
+from ops.candidate import checkpoint
 from ops.common import WorkflowError, exit_code, pin_data_dir
-from ops.restate import checkpoint
 from ops.state import STATE_MOVED_TABLE, sqlmesh_on
 
 

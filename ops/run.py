@@ -7,8 +7,9 @@
 2. restate the months awaiting restatement (gate.pending_restatements: gateway/pending.py), through the gate
            (ops/restate.py); `make ingest` is steps 0-2 (`--ingest-only`), landing and restating in one lock hold;
 3. run     `sqlmesh run` for prod, through the gate: when raw months landed that no passing scan has accepted yet
-           (gate.accepted_months), the run computes them on a candidate copy of the warehouse, the Soda checks
-           scan the copy's prod over those months, and the copy replaces the warehouse only when they pass; it then
+           (gate.accepted_months), the run computes them on a candidate (ops/candidate.py: a copy of the DuckDB
+           warehouse, or Spark's local folders after a copy of them is put aside), the Soda checks scan the
+           candidate's prod over those months, and prod keeps the candidate only when they pass; it then
            records the months as accepted. When they fail, prod is exactly as it was, does not show those months,
            and the run exits 1 naming them. With no new month, `sqlmesh run` runs on the warehouse itself: it can
            only compute intervals of accepted months with approved model versions (macros/gate.py refuses others).
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,32 +39,28 @@ from gateway import GatewayError, faults, warehouse_path
 from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
-from ingest.__main__ import SOURCES
+from ingest.__main__ import SOURCES, raw_reader, table_exists
 from ingest.common import IngestError, Month, check_mirror, parse_months
 from macros.gate import unaccepted_months
 from ops import recover, restate
+from ops.candidate import candidate
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context
 from ops.restate import has_prod
 
 EXIT_BUSY = 75
-RUN_CANDIDATE = "run-candidate"
 WEATHER_ARCHIVE_DELAY = dt.timedelta(days=7)
 MONTHLY_SOURCES = ("yellow", "green", "citibike", "weather")
 
 
 def newest_landed(source: str) -> Month | None:
-    """The newest month a monthly source has landed, read-only; None before its first load."""
+    """The newest month a monthly source has landed (the warehouse's raw table, or on Spark the lake's files),
+    read-only; None before its first load."""
     spec = SOURCES[source]
-    if not warehouse_path().exists():
+    table = f"{spec.dataset}.{spec.table}"
+    if not table_exists(table):
         return None
-    with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [spec.dataset, spec.table],
-        ).fetchone()[0]
-        if not exists:
-            return None
-        newest = connection.execute(f"SELECT max(source_month) FROM {spec.dataset}.{spec.table}").fetchone()[0]
+    with raw_reader(table) as (connection, relation):
+        newest = connection.execute(f"SELECT max(source_month) FROM {relation}").fetchone()[0]
     return Month(newest.year, newest.month) if newest else None
 
 
@@ -155,39 +151,31 @@ def gated_run(override: str | None = None, step: str = "run") -> int:
     if not unchecked:
         print(f"[{step}] every landed raw month has passed the checks: sqlmesh run (prod)", flush=True)
         return run_sqlmesh(["run"])
-    if gateway.engine() == "spark":
-        raise WorkflowError(
-            "New raw months landed, and on the spark gateway there is no candidate copy to run them on before prod "
-            "sees them (Spark's tables are shared, not one file). Bring them to prod through the gate instead: "
-            "make promote GATEWAY=spark builds dev over them, checks them and promotes."
-        )
     months = sorted({Month(month.year, month.month) for _, month, _ in unchecked}, key=lambda m: m.first_day)
     labels = ", ".join(map(str, months))
     for table, month, rows in unchecked:
         print(f"[{step}] new raw month: {table} {month:%Y-%m} ({rows:,} rows), not checked yet", flush=True)
-    warehouse, marts = warehouse_path(), restate.restated_marts()
-    before = restate.month_counts(warehouse, marts, months)
-    candidate = restate.make_candidate(warehouse, RUN_CANDIDATE)
-    try:
-        print(f"[{step}] sqlmesh run (prod) on a candidate copy of the warehouse", flush=True)
-        if run_sqlmesh(["run"], data_dir=candidate) != 0:
+    marts = restate.restated_marts()
+    before = restate.prod_counts(marts, months, step)
+    with candidate("run") as chosen:
+        print(f"[{step}] sqlmesh run (prod) on the candidate", flush=True)
+        if run_sqlmesh(["run"], data_dir=chosen.data_dir) != 0:
             print(
                 f"[{step}] NOT RUN: `sqlmesh run` failed on the candidate; prod is exactly as it was "
                 f"({labels} not shown)."
             )
             return 1
-        if not restate.scan(candidate, months, override, step=step):
+        if not restate.scan(chosen.data_dir, months, override, step=step):
             print(
                 f"[{step}] NOT RUN: the checks failed on {labels} (report above); prod is exactly as it was and does "
                 f"not show {labels}. Land corrected files (make ingest MONTHS=...), or, for a known event, run with "
                 "OVERRIDE=name=value (checks/thresholds.yml)."
             )
             return 1
-        after = restate.month_counts(candidate / warehouse.name, marts, months)
-        restate.accept(candidate, warehouse, f"make run {labels}" + (f" OVERRIDE {override}" if override else ""))
-        restate.swap(candidate, warehouse)
-    finally:
-        shutil.rmtree(candidate, ignore_errors=True)
+        with chosen.reader() as reader:
+            after = restate.month_counts(reader, marts, months)
+        restate.accept(chosen, f"make run {labels}" + (f" OVERRIDE {override}" if override else ""))
+        chosen.keep()
     print(f"[{step}] RAN {labels} into prod (checks passed):\n{restate.count_report(before, after)}", flush=True)
     return 0
 
