@@ -1,11 +1,15 @@
 """Land raw data with dlt: `python -m ingest [--sources ...] [--months YYYY-MM[:YYYY-MM]] [--mirror DIR-or-URL]`.
 
-Each (source, month) is one dlt load: the file is downloaded and read completely before anything is written, then
-dlt replaces that month's rows in one transaction (merge on `source_month`). A failure stops that source with a
-one-paragraph message and leaves the warehouse as it was for that month; the other sources go on.
+The months of a source land in one dlt load, or one per run of consecutive months that are all new to the table
+(appended) or all landed already (merged): every file of the load is downloaded and read completely before anything
+is written, then dlt replaces those months' rows, and only those, in one transaction (merge on `source_month`). A
+failure in a month's file stops that source with a one-paragraph message naming the file: the months before it land,
+in a load of their own, and the warehouse keeps the failing month and the later ones as they were; the other sources
+go on.
 
-On the `spark` gateway the same resources land as Parquet files in the lake instead, a month replaced by files, and
-every raw table is registered in Spark's catalog at the end (ingest/lake.py).
+On the `spark` gateway the same resources land as Parquet files in the lake instead, one load per month (its files
+are named by it), a month replaced by files, and every raw table is registered in Spark's catalog at the end
+(ingest/lake.py).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import gateway
 from gateway import GatewayError, data_dir, faults, pending, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
-from ingest.common import FETCHED, IngestError, Month, check_mirror, parse_months
+from ingest.common import FETCHED, IngestError, Month, Tally, check_mirror, parse_months
 
 EXIT_BUSY = 75  # the warehouse is held by another writer (EX_TEMPFAIL: try again later), as every workflow command
 
@@ -40,11 +44,11 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 @dataclass(frozen=True)
 class Source:
-    """A landable source: its raw dataset, default base, and how to build the dlt resource for a month."""
+    """A landable source: its raw dataset, default base, and how to build the dlt resource for a list of months."""
 
     dataset: str
     base: str
-    resource: Callable[[Month | None, str], dlt.sources.DltResource]
+    resource: Callable[[list[Month], str, Tally], dlt.sources.DltResource]
     table: str
     empty: Callable[[], pa.Table]
     monthly: bool = True
@@ -54,15 +58,24 @@ SOURCES: dict[str, Source] = {
     "yellow": Source(
         "raw_tlc",
         tlc.TLC_BASE,
-        lambda m, b: tlc.trips("yellow", m, b),
+        lambda months, base, tally: tlc.trips("yellow", months, base, tally),
         "yellow_trips",
         lambda: tlc.empty_trips("yellow"),
     ),
     "green": Source(
-        "raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.trips("green", m, b), "green_trips", lambda: tlc.empty_trips("green")
+        "raw_tlc",
+        tlc.TLC_BASE,
+        lambda months, base, tally: tlc.trips("green", months, base, tally),
+        "green_trips",
+        lambda: tlc.empty_trips("green"),
     ),
     "zones": Source(
-        "raw_tlc", tlc.TLC_BASE, lambda m, b: tlc.taxi_zones(b), "taxi_zones", tlc.empty_zones, monthly=False
+        "raw_tlc",
+        tlc.TLC_BASE,
+        lambda months, base, tally: tlc.taxi_zones(base),
+        "taxi_zones",
+        tlc.empty_zones,
+        monthly=False,
     ),
     "citibike": Source("raw_citibike", citibike.CITIBIKE_BASE, citibike.rides, "trips", citibike.empty_rides),
     "weather": Source("raw_weather", weather.OPEN_METEO_BASE, weather.hourly, "hourly", weather.empty_hours),
@@ -168,33 +181,70 @@ def raw_reader(table: str, read_only: bool = True) -> Iterator[tuple[duckdb.Duck
             yield connection, table
 
 
-def month_fingerprint(table: str, month: Month | None) -> tuple | None:
-    """Rows and a content hash of one landed month (None when the month or table is not there)."""
-    if month is None or not table_exists(table):
-        return None
+def month_fingerprints(table: str, months: list[Month]) -> dict[Month, tuple | None]:
+    """Rows and a content hash of each landed month (None when the month or the table is not there)."""
+    found = {month: None for month in months}
+    if not months or not table_exists(table):
+        return found
     with raw_reader(table, read_only=False) as (connection, relation):
-        row = connection.execute(
-            f"SELECT count(*), sum(hash(landed)) FROM (SELECT * EXCLUDE (_dlt_load_id) FROM {relation} "
-            "WHERE source_month = ?) AS landed",
-            [month.first_day],
-        ).fetchone()
-    return row if row[0] else None
+        rows = connection.execute(
+            f"SELECT source_month, count(*), sum(hash(landed)) FROM (SELECT * EXCLUDE (_dlt_load_id) FROM {relation} "
+            "WHERE source_month IN (SELECT unnest(?::DATE[]))) AS landed GROUP BY source_month",
+            [[month.first_day for month in months]],
+        ).fetchall()
+    by_day = {day: (count, digest) for day, count, digest in rows}
+    return {month: by_day.get(month.first_day) for month in months}
 
 
-def load(name: str, month: Month | None, base: str) -> dict:
-    """Loads one source for one month (or once, for zones) and returns what was landed."""
+def span(months: list[Month]) -> str:
+    """`2024-01` for one month, `2024-01..2024-12` for several, empty for none (zones)."""
+    if not months:
+        return ""
+    return str(months[0]) if len(months) == 1 else f"{months[0]}..{months[-1]}"
+
+
+class LandingFailed(IngestError):
+    """A load failed; `month` is the month whose file was being read, when dlt wrote nothing of the load."""
+
+    def __init__(self, message: str, label: str, month: Month | None) -> None:
+        super().__init__(message)
+        self.label, self.month = label, month
+
+
+def landing_error(name: str, months: list[Month], error: PipelineStepFailed, tally: Tally) -> LandingFailed:
+    """The one-paragraph error of a failed load, naming the month whose file was being read if one failed."""
+    month = tally.reading if error.step in ("extract", "normalize") else None
+    label = f"{name} {month or span(months)}".strip()
+    cause = root_cause(error)
+    if isinstance(cause, IngestError):
+        return LandingFailed(str(cause), label, month)
+    what = "it" if not months else f"this month ({months[0]})" if len(months) == 1 else f"these months ({span(months)})"
+    return LandingFailed(
+        f"{label}: dlt failed in step '{error.step}': {cause}. Nothing of {what} was written; run the ingest again.",
+        label,
+        month,
+    )
+
+
+def load(name: str, months: list[Month], base: str) -> list[dict]:
+    """Lands one source's first months of those given (none for zones) in one dlt load; returns them, per month.
+
+    The load takes months while it holds fewer than LOAD_ROWS rows (ingest/common.py), so a list of small files lands
+    at once and a big file in a load of its own.
+    """
     source = SOURCES[name]
     table = f"{source.dataset}.{source.table}"
-    pipe = pipeline(source.dataset, str(month) if month else lake.STATIC)
+    pipe = pipeline(source.dataset, str(months[0]) if months else lake.STATIC)
+    tally = Tally()
     started = time.perf_counter()
     try:
         finish_interrupted(pipe)
         if on_lake():
             lake.tidy(source.dataset, [source.table])
-        before = month_fingerprint(table, month)
-        resource = source.resource(month, base)
-        if on_lake() or (month is not None and before is None):
-            # A month not landed yet is appended: one INSERT of one file, no staging copy, no delete. On the lake
+        before = month_fingerprints(table, months)
+        resource = source.resource(months, base, tally)
+        if on_lake() or (months and not any(before.values())):
+            # Months not landed yet are appended: one INSERT of one file, no staging copy, no delete. On the lake
             # every load appends its month's files and lake.tidy() then deletes the month's earlier files.
             resource.apply_hints(write_disposition="append")
         info = pipe.run(resource, loader_file_format="parquet")
@@ -203,23 +253,42 @@ def load(name: str, month: Month | None, base: str) -> dict:
     except PipelineStepFailed as error:
         if error.step in ("extract", "normalize"):
             pipe.abort_packages()
-        cause = root_cause(error)
-        if isinstance(cause, IngestError):
-            raise IngestError(str(cause)) from error
-        raise IngestError(
-            f"{name} {month or ''}: dlt failed in step '{error.step}': {cause}. Nothing of this month was "
-            "written; run the ingest again."
-        ) from error
+        raise landing_error(name, months, error, tally) from error
     seconds = time.perf_counter() - started
-    rows = pipe.last_trace.last_normalize_info.row_counts.get(source.table, 0)
+    load_id = info.loads_ids[-1] if info.loads_ids else None
+    if not months:
+        rows = pipe.last_trace.last_normalize_info.row_counts.get(source.table, 0)
+        return [summary(name, None, rows, FETCHED[-1], seconds, load_id, changed=False)]
+    months = list(tally.files)  # the months this load read: each_month() leaves the others to the next load
+    after = month_fingerprints(table, months)
+    total = sum(tally.rows.values())
+    return [
+        summary(
+            name,
+            month,
+            tally.rows[month],
+            tally.files[month],
+            # the months of one load are read, written and committed together: its time is shared out by rows
+            seconds * (tally.rows[month] / total if total else 1 / len(months)),
+            load_id,
+            changed=before[month] is not None and before[month] != after[month],
+        )
+        for month in months
+    ]
+
+
+def summary(
+    name: str, month: Month | None, rows: int, file: Path, seconds: float, load_id: str | None, changed: bool
+) -> dict:
+    """What was landed of one (source, month), as last_ingest.json records it."""
     return {
         "source": name,
         "month": str(month) if month else None,
         "rows": rows,
-        "megabytes": FETCHED[-1].stat().st_size / 1e6 if FETCHED else 0.0,
+        "megabytes": file.stat().st_size / 1e6,
         "seconds": seconds,
-        "load_id": info.loads_ids[-1] if info.loads_ids else None,
-        "changed": before is not None and before != month_fingerprint(table, month),
+        "load_id": load_id,
+        "changed": changed,
     }
 
 
@@ -236,6 +305,83 @@ def landed_months() -> dict[str, set[str]]:
     return months
 
 
+def batches(source: Source, months: list[Month], before_run: dict[str, set[str]]) -> list[list[Month]]:
+    """The months of a source grouped into the loads that land them, in order.
+
+    Zones are one load of no month. On the lake each month is a load of its own (its files are named by it). In the
+    warehouse consecutive months are one load as long as they are all new to the table or all landed already, so new
+    months are appended and only landed ones pay for the merge.
+    """
+    if not source.monthly:
+        return [[]]
+    if on_lake():
+        return [[month] for month in months]
+    held = before_run.get(f"{source.dataset}.{source.table}", set())
+    groups: list[list[Month]] = []
+    for month in months:
+        if groups and (str(groups[-1][-1]) in held) == (str(month) in held):
+            groups[-1].append(month)
+        else:
+            groups.append([month])
+    return groups
+
+
+def land(name: str, months: list[Month], base: str, before_run: dict[str, set[str]], landed: list[dict]) -> None:
+    """Lands a batch of a source's months, in as many loads as LOAD_ROWS asks for, marking re-landed and late months
+    pending first; adds what landed to `landed`.
+
+    When a month's file fails, dlt has written nothing of the load: the months before it land in a load of their own
+    (marked pending again first), only the failing month stays pending, and the error is raised: the source stops.
+    """
+    source = SOURCES[name]
+    table = f"{source.dataset}.{source.table}"
+    again = {month: str(month) in before_run.get(table, set()) for month in months}
+    late = {month: not again[month] and any(str(month) in held for held in before_run.values()) for month in months}
+    # Write-ahead: a re-landed or late month is pending before dlt replaces it, so no crash can lose its restatement.
+    added = {
+        month: (again[month] or late[month])
+        and pending.record(
+            table, month.first_day, "re-landed" if again[month] else "landed after other sources of the month"
+        )
+        for month in months
+    }
+    remaining = months
+    while True:
+        try:
+            results = load(name, remaining, base)
+        except LandingFailed as error:
+            if error.month is None:
+                raise  # the months stay pending if they were marked: a restatement redoes them
+            for month in remaining:  # dlt wrote nothing: only the failing month stays pending, the others land again
+                if added[month] and month != error.month:
+                    pending.withdraw(table, month.first_day)
+            failed = remaining.index(error.month)
+            if failed:
+                land(name, remaining[:failed], base, before_run, landed)
+            raise
+        for result, month in zip(results, remaining or [None], strict=False):
+            result["late"] = bool(month and late[month])
+            result["changed"] = result["changed"] or result["late"]
+            if month and added[month] and not result["changed"]:
+                pending.withdraw(table, month.first_day)
+            landed.append(result)
+            print_result(f"{name} {month}" if month else name, result)
+        remaining = remaining[len(results) :]
+        if not remaining:
+            return
+
+
+def print_result(label: str, result: dict) -> None:
+    """One line of progress per landed month: rows, MB, seconds, rows/s and whether it changed or came late."""
+    rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
+    print(
+        f"{label:<18} {result['rows']:>10,} rows  {result['megabytes']:8.1f} MB  "
+        f"{result['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
+        + ("  (landed after other sources of the month)" if result["late"] else "")
+        + ("  (changed since last load)" * (result["changed"] and not result["late"]))
+    )
+
+
 def run(names: list[str], months: list[Month], mirror: str | None) -> int:
     """Loads every source for every month, printing progress; returns the number of failed sources.
 
@@ -248,36 +394,15 @@ def run(names: list[str], months: list[Month], mirror: str | None) -> int:
     before_run = landed_months()
     for name in names:
         source = SOURCES[name]
-        base = mirror or source.base
-        for month in months if source.monthly else [None]:
-            label = f"{name} {month}" if month else name
-            table = f"{source.dataset}.{source.table}"
-            again = month is not None and str(month) in before_run.get(table, set())
-            late = month is not None and not again and any(str(month) in held for held in before_run.values())
-            # Write-ahead: the month is pending before dlt replaces it, so no crash can lose the restatement.
-            added = (again or late) and pending.record(
-                table, month.first_day, "re-landed" if again else "landed after other sources of the month"
-            )
-            try:
-                result = load(name, month, base)
-            except IngestError as error:  # the month stays pending if it was marked: a restatement redoes it
-                if faults.cause(error):  # a full disk or a read-only folder stops every source: say it once
-                    raise
-                print(f"error: {label}: {error}", file=sys.stderr)
-                failures += 1
-                break
-            result["late"] = late
-            result["changed"] = result["changed"] or late
-            if added and not result["changed"]:
-                pending.withdraw(table, month.first_day)
-            landed.append(result)
-            rate = result["rows"] / result["seconds"] if result["seconds"] else 0.0
-            print(
-                f"{label:<18} {result['rows']:>10,} rows  {result['megabytes']:8.1f} MB  "
-                f"{result['seconds']:6.1f} s  {rate:>10,.0f} rows/s"
-                + ("  (landed after other sources of the month)" if result["late"] else "")
-                + ("  (changed since last load)" * (result["changed"] and not result["late"]))
-            )
+        try:
+            for batch in batches(source, months, before_run):
+                land(name, batch, mirror or source.base, before_run, landed)
+        except IngestError as error:  # a month that was marked stays pending: a restatement redoes it
+            if faults.cause(error):  # a full disk or a read-only folder stops every source: say it once
+                raise
+            label = error.label if isinstance(error, LandingFailed) else name
+            print(f"error: {label}: {error}", file=sys.stderr)
+            failures += 1
     write_summary(landed)
     return failures
 
@@ -293,7 +418,7 @@ def create_missing_tables() -> list[str]:
         table = f"{source.dataset}.{source.table}"
         if table_exists(table):
             continue
-        model = source.resource(Month(2000, 1) if source.monthly else None, source.base)
+        model = source.resource([Month(2000, 1)] if source.monthly else [], source.base, Tally())
         empty = dlt.resource([source.empty()], name=source.table, columns=model.columns, write_disposition="append")
         pipeline(source.dataset, lake.EMPTY).run(empty, loader_file_format="parquet")
         if on_lake() and not lake.exists(table):

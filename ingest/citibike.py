@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingest.common import IngestError, Month, Progress, conform, fetch, with_lineage
+from ingest.common import IngestError, Month, Progress, Tally, conform, each_month, fetch, with_lineage
 
 CITIBIKE_BASE = "https://s3.amazonaws.com/tripdata"
 BLOCK_BYTES = 16 << 20
@@ -135,9 +135,14 @@ def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterat
                 ) from error
 
 
-def rides(month: Month, base: str) -> dlt.sources.DltResource:
-    """One month of Citi Bike rides, replacing that month's rows in raw_citibike.trips."""
+def month_rides(month: Month, base: str) -> Iterator[pa.Table]:
+    """One month of Citi Bike rides, fetched then read as conformed batches."""
     source_file = zip_file(month)
+    yield from read_ride_batches(str(fetch(base, source_file)), source_file, month)
+
+
+def rides(months: list[Month], base: str, tally: Tally | None = None) -> dlt.sources.DltResource:
+    """The given months of Citi Bike rides (as many as a load takes: each_month), replacing their rows in the table."""
 
     @dlt.resource(
         name="trips",
@@ -150,7 +155,7 @@ def rides(month: Month, base: str) -> dlt.sources.DltResource:
         },
     )
     def monthly_rides() -> Iterator[pa.Table]:
-        yield from read_ride_batches(str(fetch(base, source_file)), source_file, month)
+        yield from each_month(months, lambda month: month_rides(month, base), tally or Tally())
 
     return monthly_rides
 

@@ -6,6 +6,7 @@ gets a local file back, whether the base is the real upstream, a mirror folder o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
@@ -14,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,6 +31,7 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
 PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
+LOAD_ROWS = 1_000_000  # a load takes the next month while it holds fewer rows: small files share a load, big get one
 
 
 class IngestError(GatewayError):
@@ -66,6 +69,31 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass
+class Tally:
+    """What a resource over several months has read: rows and local file per month, and the month it is reading."""
+
+    rows: dict[Month, int] = dataclasses.field(default_factory=dict)
+    files: dict[Month, Path] = dataclasses.field(default_factory=dict)
+    reading: Month | None = None
+
+
+def each_month(months: list[Month], read: Callable[[Month], Iterator[pa.Table]], tally: Tally) -> Iterator[pa.Table]:
+    """Yields the batches of the months in turn, from `read(month)`, keeping count of each month in `tally`.
+
+    Stops after a month once LOAD_ROWS rows are read: the months not read (not in `tally.files`) go in the next load.
+    """
+    for month in months:
+        if sum(tally.rows.values()) >= LOAD_ROWS:
+            break
+        tally.reading, tally.rows[month] = month, 0
+        for table in read(month):
+            tally.rows[month] += table.num_rows
+            yield table
+        tally.files[month] = FETCHED[-1]
+    tally.reading = None
 
 
 def parse_months(spec: str) -> list[Month]:

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingest.common import IngestError, Month, Progress, conform, fetch, with_lineage
+from ingest.common import IngestError, Month, Progress, Tally, conform, each_month, fetch, with_lineage
 
 TLC_BASE = "https://d37ci6vzurychx.cloudfront.net"
 BATCH_ROWS = 256_000
@@ -105,9 +105,14 @@ def read_trip_batches(local_path: str, source_file: str, service: str, month: Mo
         ) from error
 
 
-def trips(service: str, month: Month, base: str) -> dlt.sources.DltResource:
-    """One month of one service's trips, replacing that month's rows in raw_tlc.<service>_trips."""
+def month_trips(service: str, month: Month, base: str) -> Iterator[pa.Table]:
+    """One month of one service's trips, fetched then read as conformed batches."""
     source_file = trip_file(service, month)
+    yield from read_trip_batches(str(fetch(base, source_file)), source_file, service, month)
+
+
+def trips(service: str, months: list[Month], base: str, tally: Tally | None = None) -> dlt.sources.DltResource:
+    """The given months of a service's trips (as many as a load takes: each_month), replacing their rows."""
     pickup, dropoff = TRIP_SCHEMAS[service].names[1:3]
 
     @dlt.resource(
@@ -121,8 +126,7 @@ def trips(service: str, month: Month, base: str) -> dlt.sources.DltResource:
         },
     )
     def monthly_trips() -> Iterator[pa.Table]:
-        local_path = fetch(base, source_file)
-        yield from read_trip_batches(str(local_path), source_file, service, month)
+        yield from each_month(months, lambda month: month_trips(service, month, base), tally or Tally())
 
     return monthly_trips
 

@@ -23,7 +23,7 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.common import IngestError, Month, conform, fetch, location, with_lineage
+from ingest.common import IngestError, Month, Tally, conform, each_month, fetch, location, with_lineage
 
 OPEN_METEO_BASE = "https://archive-api.open-meteo.com"
 LATITUDE, LONGITUDE, TIMEZONE = 40.7128, -74.0060, "America/New_York"
@@ -99,10 +99,21 @@ def hourly_table(body: dict, request: str, month: Month) -> pa.Table:
     return conform(table, HOURLY_SCHEMA, renames=_OLD_NAMES)
 
 
-def hourly(month: Month, base: str) -> dlt.sources.DltResource:
-    """One month of hourly weather, replacing that month's rows in raw_weather.hourly."""
+def month_hours(month: Month, base: str) -> Iterator[pa.Table]:
+    """One month of hourly weather: the response fetched, parsed and kept to the month's hours, with its lineage."""
     relative = request_path(month, base)
     request = location(base, relative)
+    local = fetch(base, relative)
+    try:
+        body = json.loads(local.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise IngestError(f"{request} did not answer with JSON: {error}.") from error
+    table = with_lineage(hourly_table(body, request, month), relative, month, None)
+    yield table.rename_columns([*table.column_names[:-2], "source_request", "source_month"])
+
+
+def hourly(months: list[Month], base: str, tally: Tally | None = None) -> dlt.sources.DltResource:
+    """The given months of hourly weather (as many as a load takes: each_month), replacing their rows in the table."""
 
     @dlt.resource(
         name="hourly",
@@ -111,14 +122,7 @@ def hourly(month: Month, base: str) -> dlt.sources.DltResource:
         columns={"time_utc": {"data_type": "timestamp", "timezone": False}},
     )
     def monthly_hours() -> Iterator[pa.Table]:
-        local = fetch(base, relative)
-        try:
-            body = json.loads(local.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise IngestError(f"{request} did not answer with JSON: {error}.") from error
-        table = hourly_table(body, request, month)
-        table = with_lineage(table, relative, month, None)
-        yield table.rename_columns([*table.column_names[:-2], "source_request", "source_month"])
+        yield from each_month(months, lambda month: month_hours(month, base), tally or Tally())
 
     return monthly_hours
 

@@ -11,7 +11,9 @@ Steps, each a subprocess timed with its peak RSS (sampled from /proc while it ru
   backfill   sqlmesh plan dev                   every model over every landed day
   gate       python -m checks.promote           scan dev with Soda, approve, promote prod (virtual update)
   next month python -m ops.run --months <next>   the scheduled run (make run): ingest, run on a copy, checks, swap
-Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables.
+Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables, and the fixed cost of a landed month:
+weather, then green, landed for one month and for twelve from small files, each in a fresh folder
+(`ingest_12_vs_1_month_<source>_ratio`).
 
 With the spark gateway (make bench GATEWAY=spark SCALE=0.1), one mirror is landed, backfilled and promoted through
 the gate on each gateway in turn, `local` (DuckDB) then `spark`, and the report sets them side by side
@@ -24,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +47,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 REFERENCE_SCALE = 0.1
 QUERY_REPEATS = 3
 RSS_SAMPLE_SECONDS = 0.1
+MONTHS_SCALE = 0.01  # small files: landing them is dominated by what each load costs whatever its size
+MONTHS_REPEATS = 3
+MONTHS_SPANS = {"1": "2024-01", "12": "2024-01:2024-12"}
 NEXT_MONTH_STEP = "scheduled run of the next month (make run)"
 RAW_TRIPS = """(
   SELECT 'yellow' AS service_type, passenger_count, tpep_pickup_datetime AS pickup_at, trip_distance, total_amount
@@ -275,6 +281,44 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
     }
 
 
+def ingest_months(root: Path) -> dict:
+    """Wall time of landing twelve months of weather, and of green, against landing one month, in the same run.
+
+    Each ingest starts from a fresh data folder, over a mirror of small files (MONTHS_SCALE), so the ratio shows the
+    fixed cost each landed month adds; the median of MONTHS_REPEATS runs.
+    """
+    base = root / "months"
+    mirror = base / "mirror"
+    log = base / "bench.log"
+    base.mkdir(parents=True, exist_ok=True)
+    span = MONTHS_SPANS["12"]
+    print(f"scale {MONTHS_SCALE:g}, one month against twelve ({span}) in {base}", flush=True)
+    run_step(
+        "sample",
+        python("-m", "ingest.sample", "--months", span, "--scale", f"{MONTHS_SCALE:g}", "--out", str(mirror)),
+        base,
+        log,
+    )
+    seconds: dict[str, dict[str, float]] = {}
+    for source in ("weather", "green"):
+        seconds[source] = {}
+        for count, months in MONTHS_SPANS.items():
+            runs = []
+            for repeat in range(MONTHS_REPEATS):
+                data = base / f"{source}-{count}-{repeat}"
+                shutil.rmtree(data, ignore_errors=True)
+                data.mkdir()
+                command = python("-m", "ingest", "--sources", source, "--months", months, "--mirror", str(mirror))
+                runs.append(run_step(f"ingest {source} {months}", command, data, log, "local").seconds)
+                shutil.rmtree(data)
+            seconds[source][months] = statistics.median(runs)
+    ratios = {
+        f"ingest_12_vs_1_month_{source}_ratio": round(times[MONTHS_SPANS["12"]] / times[MONTHS_SPANS["1"]], 2)
+        for source, times in seconds.items()
+    }
+    return {"scale": MONTHS_SCALE, "seconds": seconds, "ratios": ratios}
+
+
 def engine_comparison(scale: float, months: list[Month], root: Path) -> dict:
     """One mirror landed, backfilled and promoted through the gate on DuckDB and on Spark, each step timed."""
     span = f"{months[0]}:{months[-1]}"
@@ -464,6 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         reference = pipeline(REFERENCE_SCALE, months, out) if args.scale != REFERENCE_SCALE else None
         if reference:
             runs.append(reference)
+        months_cost = ingest_months(out)
     except IngestError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -480,7 +525,8 @@ def main(argv: list[str] | None = None) -> int:
             "peak_rss_mb": max(s["peak_rss_mb"] for s in demo_steps),
             "steps": demo_steps,
         },
-        "ratios": ratios(runs[0], reference),
+        "ingest_months": months_cost,
+        "ratios": ratios(runs[0], reference) | months_cost["ratios"],
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(markdown(report))

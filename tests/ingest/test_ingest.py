@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ingest import common
+from ingest.__main__ import main as ingest_main
 from tests.conftest import manifest, query, run_ingest, serve
 
 TABLES = {
@@ -120,6 +122,87 @@ def test_republished_month_replaces_only_that_month(tmp_path: Path, sample_mirro
     assert after[0] == before[0]
     assert after[1][1] == before[1][1] - 7
     assert json.loads((data_dir / "last_ingest.json").read_text())["changed_months"] == ["2024-10"]
+
+
+def green_mirror(mirror: Path) -> Path:
+    """Adds green 2024-08 and 2024-11 to a mirror copy, as copies of 2024-09 and 2024-10: four months to land."""
+    trips = mirror / "trip-data"
+    shutil.copy(trips / "green_tripdata_2024-09.parquet", trips / "green_tripdata_2024-08.parquet")
+    shutil.copy(trips / "green_tripdata_2024-10.parquet", trips / "green_tripdata_2024-11.parquet")
+    return mirror
+
+
+def green_months(data: Path) -> dict[str, tuple]:
+    """Rows, content hash and load ids of each landed green month."""
+    rows = query(
+        data,
+        "SELECT strftime(source_month, '%Y-%m'), count(*), sum(hash(COLUMNS(* EXCLUDE (_dlt_load_id)))), "
+        "list(DISTINCT _dlt_load_id ORDER BY _dlt_load_id) FROM raw_tlc.green_trips GROUP BY 1 ORDER BY 1",
+    )
+    return {month: (count, tuple(hashes), ids) for month, count, *hashes, ids in rows}
+
+
+def test_months_in_one_ingest_replace_exactly_those_months(own_mirror: Path, data_dir: Path) -> None:
+    mirror = green_mirror(own_mirror)
+    assert (
+        run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-10", "--mirror", str(mirror)).returncode
+        == 0
+    )
+    before = green_months(data_dir)
+    assert len({ids[0] for _, _, ids in before.values()}) == 1, "three new months land in one load"
+    path = mirror / "trip-data/green_tripdata_2024-09.parquet"
+    table = pq.read_table(path)
+    pq.write_table(table.slice(0, table.num_rows - 7), path)
+    result = run_ingest(data_dir, "--sources", "green", "--months", "2024-09:2024-11", "--mirror", str(mirror))
+    assert result.returncode == 0, result.stderr
+    after = green_months(data_dir)
+    assert after["2024-08"] == before["2024-08"], "a month not given is untouched, load id included"
+    assert after["2024-09"][0] == before["2024-09"][0] - 7
+    assert after["2024-10"][:2] == before["2024-10"][:2] and after["2024-10"][2] != before["2024-10"][2]
+    assert after["2024-11"][0] == before["2024-10"][0]
+    summary = json.loads((data_dir / "last_ingest.json").read_text())
+    assert summary["changed_months"] == ["2024-09"]
+    assert [(e["month"], e["rows"]) for e in summary["landed"]] == [
+        (month, after[month][0]) for month in ("2024-09", "2024-10", "2024-11")
+    ]
+    assert query(data_dir, "SELECT strftime(source_month, '%Y-%m') FROM gate.pending_restatements") == [("2024-09",)]
+
+
+def test_a_failing_month_lands_the_months_before_it_and_keeps_the_others(own_mirror: Path, data_dir: Path) -> None:
+    mirror = green_mirror(own_mirror)
+    assert (
+        run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)).returncode
+        == 0
+    )
+    before = green_months(data_dir)
+    path = mirror / "trip-data/green_tripdata_2024-10.parquet"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror))
+    assert result.returncode == 1
+    assert "error: green 2024-10: trip-data/green_tripdata_2024-10.parquet is not a readable Parquet" in result.stderr
+    assert "Traceback" not in result.stderr
+    after = green_months(data_dir)
+    assert {month: rest[:2] for month, rest in after.items()} == {month: rest[:2] for month, rest in before.items()}
+    relanded = {month for month in after if after[month][2] != before[month][2]}
+    assert relanded == {"2024-08", "2024-09"}, "the months before the failing one land; it and the later ones stay"
+    assert [e["month"] for e in json.loads((data_dir / "last_ingest.json").read_text())["landed"]] == [
+        "2024-08",
+        "2024-09",
+    ]
+    assert query(data_dir, "SELECT strftime(source_month, '%Y-%m') FROM gate.pending_restatements") == [("2024-10",)]
+
+
+def test_big_months_land_in_loads_of_their_own(
+    own_mirror: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOBILITY_DATA_DIR", str(data_dir))
+    monkeypatch.setattr(common, "LOAD_ROWS", 1)
+    mirror = green_mirror(own_mirror)
+    assert ingest_main(["--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)]) == 0
+    months = green_months(data_dir)
+    assert len({ids[0] for _, _, ids in months.values()}) == 4, "each month over LOAD_ROWS is a load of its own"
+    summary = json.loads((data_dir / "last_ingest.json").read_text())["landed"]
+    assert [(e["month"], e["rows"]) for e in summary] == [(month, rows) for month, (rows, _, _) in months.items()]
 
 
 def land_then_break(data: Path, mirror: Path, source: str, month: str, breaker) -> tuple[dict, dict, str]:
