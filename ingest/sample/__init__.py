@@ -16,8 +16,8 @@ at the shares measured in real upstream files, each with exactly one defect, so 
 are exact (docs/sample_mirror.md). Taxis start and end in the real zones (taxi_zones.csv) at the shares measured
 in real files, and every trip source follows the weather of its hour in the generated weather files: fewer bike
 rides and more taxi trips in wet hours. The same arguments always give byte-identical files: each file draws from
-a seed derived from (seed, source, month). Files are generated and written in chunks of CHUNK_ROWS rows with
-numpy, so SCALE=1 fits in about 1 GB.
+a seed derived from (seed, source, month), so the monthly files are written in parallel worker processes. Files are
+generated and written in chunks of CHUNK_ROWS rows with numpy, so SCALE=1 fits in about 1 GB per worker.
 """
 
 from ingest.sample.mirror import generate, main

@@ -63,6 +63,7 @@ BIKE_COLUMNS = ("ride_id", "rideable_type", "started_at", "ended_at", "start_sta
                 "start_station_id", "end_station_name", "end_station_id", "start_lat", "start_lng",
                 "end_lat", "end_lng", "member_casual")  # fmt: skip
 BIKE_STATIONS = 2000
+HEX_PAIRS = np.array([f"{byte:02X}".encode() for byte in range(256)]).view(np.uint16)  # a byte's two hex digits
 # A minimal AppleDouble file (header and an empty Finder-info entry), as macOS zips put under __MACOSX/.
 APPLE_DOUBLE = bytes.fromhex("00051607 00020000") + b"Mac OS X        "
 APPLE_DOUBLE += bytes.fromhex("0001 00000009 00000032 00000020") + bytes(32)
@@ -104,14 +105,12 @@ def ride_ids(seed: int, first_row: int, n: int) -> pa.Array:
     x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     x = x ^ (x >> np.uint64(31))
-    nibbles = (x[:, None] >> np.arange(60, -4, -4, dtype=np.uint64)) & np.uint64(15)
-    chars = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)[nibbles.astype(np.intp)]
-    return pa.array(np.ascontiguousarray(chars).view("S16").ravel()).cast(pa.string())
+    return pa.array(HEX_PAIRS[x.astype(">u8").view(np.uint8)].view("S16")).cast(pa.string())
 
 
 def timestamps_text(seconds: np.ndarray) -> pa.Array:
-    """`YYYY-MM-DD HH:MM:SS`, as in the real 2024 files (no fractional seconds)."""
-    return pc.strftime(pa.array(seconds, type=pa.timestamp("s")), format="%Y-%m-%d %H:%M:%S")
+    """`YYYY-MM-DD HH:MM:SS`, as in the real 2024 files (no fractional seconds); a cast is ten times strftime."""
+    return pc.cast(pa.array(seconds, type=pa.timestamp("s")), pa.string())
 
 
 def bike_chunk(

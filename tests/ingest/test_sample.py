@@ -17,6 +17,7 @@ import pytest
 
 from ingest import sample
 from ingest.sample import citibike as sample_citibike
+from ingest.sample import mirror as sample_mirror
 from ingest.sample import weather as sample_weather
 from ingest.sample import zones as sample_zones
 from ingest.sample.common import MIN_ROWS, Month
@@ -587,6 +588,39 @@ def test_command_line_prints_one_line_per_file(tmp_path: Path) -> None:
         check=True,
     )
     lines = result.stdout.splitlines()
-    assert len(lines) == 6 and lines[0] == f"{tmp_path / 'misc/taxi_zone_lookup.csv'}\t265 rows"
-    assert f"{tmp_path / 'trip-data/yellow_tripdata_2024-09.parquet'}\t300 rows" in lines
+    assert len(lines) == 6 and lines[0].startswith(f"{tmp_path / 'misc/taxi_zone_lookup.csv'}\t265 rows\t")
     assert lines[-1] == f"{tmp_path / 'manifest.json'}\t5 files"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    by_path = progress(lines[:-1])
+    assert by_path == {
+        str(tmp_path / rel): (spec["rows"], (tmp_path / rel).stat().st_size) for rel, spec in manifest["files"].items()
+    }
+    assert by_path[str(tmp_path / "trip-data/yellow_tripdata_2024-09.parquet")][0] == 300
+
+
+def progress(lines: list[str]) -> dict[str, tuple[int, int]]:
+    """(rows, bytes) by path of the progress lines `path<TAB>N rows<TAB>N bytes<TAB>S s`, each path once."""
+    found = [re.fullmatch(r"(.+)\t(\d+) rows\t([\d,]+) bytes\t\d+\.\d s", line) for line in lines]
+    assert all(found), lines
+    by_path = {match[1]: (int(match[2]), int(match[3].replace(",", ""))) for match in found}
+    assert len(by_path) == len(lines), lines
+    return by_path
+
+
+def test_worker_processes_write_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    months = [Month(2024, 9), Month(2024, 10)]
+    in_process, in_workers = tmp_path / "in_process", tmp_path / "in_workers"
+    sample.generate(in_process, months, 0.0005, 42)
+    capsys.readouterr()
+    monkeypatch.setattr(sample_mirror, "PARALLEL_FROM_COST", 0)
+    monkeypatch.setattr(sample_mirror.os, "cpu_count", lambda: 2)
+    sample.generate(in_workers, months, 0.0005, 42)
+    lines = capsys.readouterr().out.splitlines()
+    files = sorted(p.relative_to(in_process) for p in in_process.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(in_workers) for p in in_workers.rglob("*") if p.is_file())
+    for rel in files:
+        assert (in_process / rel).read_bytes() == (in_workers / rel).read_bytes(), rel
+    written = {str(in_workers / rel) for rel in files if rel.name != "manifest.json"}
+    assert set(progress(lines[:-1])) == written and lines[-1] == f"{in_workers / 'manifest.json'}\t9 files"
