@@ -26,6 +26,7 @@ import sqlglot
 from sqlglot import exp
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
+from sqlmesh.utils.errors import SQLMeshError
 
 if t.TYPE_CHECKING:
     from sqlmesh.core.engine_adapter import EngineAdapter
@@ -122,18 +123,14 @@ def is_candidate(adapter: EngineAdapter) -> bool:
     return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
 
 
-class GateRefused(Exception):
-    """A prod plan or run the gate refuses, raised while SQLMesh renders the before_all statements (on Spark)."""
-
-
 def _error(evaluator: MacroEvaluator, message: str) -> exp.Expression:
     """On DuckDB, a SELECT of error(`message`): the plan or run stops before anything changes.
 
     On Spark, SQLMesh's cursor only builds a DataFrame for a statement and never collects a bare SELECT, so a
-    raise_error() in one would never fire: the macro raises GateRefused instead, which stops the plan or run while
+    raise_error() in one would never fire: the macro raises SQLMeshError instead, which stops the plan or run while
     the before_all statements render, before anything changes."""
     if evaluator.dialect != "duckdb":
-        raise GateRefused(message)
+        raise SQLMeshError(message)
     return exp.select(exp.func("error", exp.Literal.string(message)))
 
 
@@ -167,7 +164,7 @@ def state_moved_to(adapter: EngineAdapter) -> str | None:
 
 @macro()
 def gate_prod_approval(evaluator: MacroEvaluator) -> exp.Expression:
-    """In prod: SELECT error(...) (on Spark a GateRefused raised) naming the unapproved models, else a no-op SELECT;
+    """In prod: SELECT error(...) (on Spark a SQLMeshError raised) naming the unapproved models, else a no-op SELECT;
     always a no-op elsewhere.
 
     In every environment: an error when the warehouse's state moved to another gateway's state (Postgres) and this

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sqlmesh.core.macros import MacroEvaluator
+from sqlmesh.utils.errors import SQLMeshError
 
-from macros.gate import GateRefused, _error
+from macros.gate import _error
 
 MESSAGE = "Promotion gate: 1 landed raw month(s) have not passed the checks"
 
@@ -17,5 +18,5 @@ def test_duckdb_fails_the_statement_it_runs() -> None:
 
 def test_spark_refuses_while_rendering_as_its_statements_run_lazily() -> None:
     # SQLMesh's Spark cursor only builds a DataFrame for a statement: SELECT raise_error(...) would never fire.
-    with pytest.raises(GateRefused, match="have not passed the checks"):
+    with pytest.raises(SQLMeshError, match="have not passed the checks"):
         _error(MacroEvaluator(dialect="spark"), MESSAGE)
