@@ -27,10 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import sqlglot
 import yaml
 from jinja2 import TemplateError, meta
-from sqlglot import exp
 from sqlmesh.utils import yaml as sqlmesh_yaml
 
 import gateway
@@ -46,6 +44,7 @@ from checks.soda_core import (
     telemetry_is_off,
 )
 from gateway import warehouse_path
+from gateway.spark import SPARK_COLUMNS_VIEW, to_spark
 from macros.gate import ACCEPTED_TABLE
 from ops.common import MONTHLY_RAW_TABLES
 from ops.readiness import month_runs
@@ -65,7 +64,6 @@ NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 NOT_COMPUTED = re.compile(r"Metrics '.*' were not computed for check")
 SPARK_DIALECT = "spark"
-SPARK_COLUMNS_VIEW = "information_schema_columns"  # Spark 3.5 has no information_schema (register_spark_columns)
 NO_ACCEPTED_MONTHS = (
     "(SELECT NULL::VARCHAR AS raw_table, NULL::DATE AS source_month, NULL::BIGINT AS landed_rows WHERE FALSE)"
 )
@@ -316,13 +314,14 @@ def referenced_relations(texts: list[str], variables: dict[str, str]) -> set[tup
 
 
 def for_engine(text: str, dialect: str) -> str:
-    """A rendered SodaCL file with its queries and conditions in `dialect` (the files are written for DuckDB)."""
+    """A rendered SodaCL file with its queries and conditions in `dialect` (the files are written for DuckDB; Spark's
+    forms are gateway.spark.to_spark's)."""
     if dialect == "duckdb":
         return text
 
     def transpiled(key: str, value: object) -> object:
         if isinstance(value, str) and key in SQL_KEYS + CONDITION_KEYS:
-            return sqlglot.parse_one(value, read="duckdb").transform(spark_forms).sql(dialect)
+            return to_spark(value)
         return convert(value)
 
     def convert(node: object) -> object:
@@ -333,36 +332,6 @@ def for_engine(text: str, dialect: str) -> str:
         return node
 
     return yaml.safe_dump(convert(yaml.safe_load(text)), sort_keys=False, width=10_000, allow_unicode=True)
-
-
-def _at_time_zone(node: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
-    """(timestamp, zone) of DuckDB's `t AT TIME ZONE zone` or `TIMEZONE(zone, t)`; None for anything else."""
-    if isinstance(node, exp.AtTimeZone):
-        return node.this, node.args["zone"]
-    if isinstance(node, exp.Anonymous) and node.name.upper() == "TIMEZONE" and len(node.expressions) == 2:
-        return node.expressions[1], node.expressions[0]
-    return None
-
-
-def spark_forms(node: exp.Expression) -> exp.Expression:
-    """What SQLGlot does not carry from DuckDB to Spark by itself, in the forms the check files use.
-
-    TIMEZONE(zone, naive) reads a naive time as wall-clock time in `zone` (DuckDB), which Spark's AT TIME ZONE
-    rendering (FROM_UTC_TIMESTAMP) reverses: a pair of them converts between zones (CONVERT_TIMEZONE), a single one
-    is the instant (TO_UTC_TIMESTAMP). Spark 3.5 has no information_schema: the scan registers its columns view.
-    """
-    outer = _at_time_zone(node)
-    if outer is not None:
-        inner = _at_time_zone(outer[0])
-        if inner is not None:  # a replaced node's children are not visited again: transform them here
-            return exp.ConvertTimezone(
-                source_tz=inner[1], target_tz=outer[1], timestamp=inner[0].transform(spark_forms)
-            )
-        return exp.func("TO_UTC_TIMESTAMP", outer[0].transform(spark_forms), outer[1])
-    if isinstance(node, exp.Table) and node.db.lower() == "information_schema" and node.name.lower() == "columns":
-        view = exp.to_table(SPARK_COLUMNS_VIEW)
-        return view.as_(node.alias) if node.alias else view
-    return node
 
 
 def register_spark_columns(session: object, schemas: list[str]) -> None:
@@ -517,7 +486,7 @@ def landed_months(path: Path, variables: dict[str, str]) -> list[str] | None:
         tables = [table for table in MONTHLY_RAW_TABLES if session.catalog.tableExists(table)]
         if not tables:
             return []
-        query = sqlglot.transpile(landed_months_query(tables, variables), read="duckdb", write=SPARK_DIALECT)[0]
+        query = to_spark(landed_months_query(tables, variables))
         return sorted(row[0] for row in session.sql(query).collect() if row[0])
     try:
         with duckdb.connect(str(path), read_only=True) as connection:

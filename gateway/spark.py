@@ -15,6 +15,9 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import sqlglot
+from sqlglot import exp
+
 from gateway import GatewayError
 
 if TYPE_CHECKING:
@@ -23,7 +26,44 @@ if TYPE_CHECKING:
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 GATEWAY = "spark"
 JVM_EXIT_SECONDS = 30
+SPARK_COLUMNS_VIEW = "information_schema_columns"  # Spark 3.5 has no information_schema (checks/scan.py)
 SUPPORTED_JAVA = ("17", "11")  # the Java releases Spark 3.5 runs on, 17 first (the one this project tests)
+
+
+def _at_time_zone(node: exp.Expression) -> tuple[exp.Expression, exp.Expression] | None:
+    """(timestamp, zone) of DuckDB's `t AT TIME ZONE zone` or `TIMEZONE(zone, t)`; None for anything else."""
+    if isinstance(node, exp.AtTimeZone):
+        return node.this, node.args["zone"]
+    if isinstance(node, exp.Anonymous) and node.name.upper() == "TIMEZONE" and len(node.expressions) == 2:
+        return node.expressions[1], node.expressions[0]
+    return None
+
+
+def spark_forms(node: exp.Expression) -> exp.Expression:
+    """What SQLGlot does not carry from DuckDB to Spark by itself, in the forms the project's queries use.
+
+    TIMEZONE(zone, naive) reads a naive time as wall-clock time in `zone` (DuckDB), which Spark's AT TIME ZONE
+    rendering (FROM_UTC_TIMESTAMP) reverses: a pair of them converts between zones (CONVERT_TIMEZONE), a single one
+    is the instant (TO_UTC_TIMESTAMP). Spark 3.5 has no information_schema: the scan registers its columns view.
+    """
+    outer = _at_time_zone(node)
+    if outer is not None:
+        inner = _at_time_zone(outer[0])
+        if inner is not None:  # a replaced node's children are not visited again: transform them here
+            return exp.ConvertTimezone(
+                source_tz=inner[1], target_tz=outer[1], timestamp=inner[0].transform(spark_forms)
+            )
+        return exp.func("TO_UTC_TIMESTAMP", outer[0].transform(spark_forms), outer[1])
+    if isinstance(node, exp.Table) and node.db.lower() == "information_schema" and node.name.lower() == "columns":
+        view = exp.to_table(SPARK_COLUMNS_VIEW)
+        return view.as_(node.alias) if node.alias else view
+    return node
+
+
+def to_spark(sql: str) -> str:
+    """A query written in DuckDB's dialect (the checks, the read-only commands), as Spark SQL: one rendering for
+    every caller."""
+    return sqlglot.parse_one(sql, read="duckdb").transform(spark_forms).sql(dialect=GATEWAY)
 
 
 def require_java() -> None:
@@ -114,12 +154,10 @@ class SparkReader:
 
     def execute(self, sql: str) -> SparkReader:
         import duckdb
-        import sqlglot
         from pyspark.errors import AnalysisException
 
-        query = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
         try:
-            self.rows = [tuple(row) for row in self.session.sql(query).collect()]
+            self.rows = [tuple(row) for row in self.session.sql(to_spark(sql)).collect()]
         except AnalysisException as error:
             if "TABLE_OR_VIEW_NOT_FOUND" in str(error):
                 raise duckdb.CatalogException(str(error).splitlines()[0]) from None

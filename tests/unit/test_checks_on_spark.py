@@ -7,7 +7,6 @@ import yaml
 from checks.scan import (
     CHECKS_DIR,
     NO_ACCEPTED_MONTHS,
-    SPARK_COLUMNS_VIEW,
     THRESHOLDS_FILE,
     for_engine,
     load_thresholds,
@@ -15,6 +14,7 @@ from checks.scan import (
     render_checks,
     schema_variables,
 )
+from gateway.spark import SPARK_COLUMNS_VIEW
 
 
 def rendered_checks() -> dict[str, str]:
