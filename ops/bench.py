@@ -11,6 +11,7 @@ Steps, each a subprocess timed with its peak RSS (sampled from /proc while it ru
   backfill   sqlmesh plan dev                   every model over every landed day
   gate       python -m checks.promote           scan dev with Soda, approve, promote prod (virtual update)
   next month python -m ops.run --months <next>   the scheduled run (make run): ingest, run on a copy, checks, swap
+  one day    sqlmesh run                        prod with one more day due: the newest day, forgotten by the state
 Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables, and the fixed cost of a landed month:
 weather, then green, landed for one month and for twelve from small files, each in a fresh folder
 (`ingest_12_vs_1_month_<source>_ratio`).
@@ -51,6 +52,8 @@ MONTHS_SCALE = 0.01  # small files: landing them is dominated by what each load 
 MONTHS_REPEATS = 3
 MONTHS_SPANS = {"1": "2024-01", "12": "2024-01:2024-12"}
 NEXT_MONTH_STEP = "scheduled run of the next month (make run)"
+ONE_DAY_STEP = "one more day (sqlmesh run)"
+DAY_MS = 24 * 60 * 60 * 1000
 RAW_TRIPS = """(
   SELECT 'yellow' AS service_type, passenger_count, tpep_pickup_datetime AS pickup_at, trip_distance, total_amount
   FROM raw_tlc.yellow_trips
@@ -271,6 +274,7 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
     queries = taxi_queries(data)
     scheduled = python("-m", "ops.run", "--months", str(after), "--mirror", str(data / "mirror"))
     steps.append(run_step(NEXT_MONTH_STEP, scheduled, data, log))
+    steps.append(one_day_run(data, log))
     return {
         "scale": scale,
         "months": span,
@@ -279,6 +283,33 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
         "taxi_queries": queries,
         "promotion_seconds": gate_step_seconds(log, "promote", "approve"),
     }
+
+
+def forget_newest_day() -> None:
+    """Removes the newest built day of every daily incremental model prod serves from SQLMesh's state (its table keeps
+    the rows), so that day, and only it, is due and ready for the next `sqlmesh run`, which builds it again.
+
+    Raw data lands a month at a time, so no single new day can land; the data folder is MOBILITY_DATA_DIR."""
+    from sqlmesh import Context
+
+    context = Context(paths=str(PROJECT_DIR), load=False)
+    prod = context.state_sync.get_environment("prod")
+    daily = [
+        snapshot
+        for snapshot in context.state_sync.get_snapshots(prod.snapshots).values()
+        if snapshot.is_incremental and snapshot.model.cron == "@daily" and snapshot.intervals
+    ]
+    context.state_sync.remove_intervals(
+        [(snapshot, (snapshot.intervals[-1][1] - DAY_MS, snapshot.intervals[-1][1])) for snapshot in daily]
+    )
+
+
+def one_day_run(data: Path, log: Path) -> Step:
+    """`sqlmesh run` of prod with exactly one more day due (forget_newest_day, not timed): what one more day costs."""
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    forget = python("-c", "from ops.bench import forget_newest_day; forget_newest_day()")
+    subprocess.run(forget, cwd=PROJECT_DIR, env=environment, check=True, stdout=subprocess.DEVNULL)
+    return run_step(ONE_DAY_STEP, sqlmesh("run", "prod"), data, log)
 
 
 def ingest_months(root: Path) -> dict:
@@ -425,6 +456,7 @@ def ratios(main: dict, reference: dict | None) -> dict[str, float]:
     out["next_month_run_vs_full_backfill_ratio"] = round(
         steps[NEXT_MONTH_STEP] / steps["backfill (sqlmesh plan dev)"], 3
     )
+    out["one_day_run_vs_full_backfill_ratio"] = round(steps[ONE_DAY_STEP] / steps["backfill (sqlmesh plan dev)"], 3)
     out |= {f"{name}_mart_vs_raw_ratio": query["mart_vs_raw_ratio"] for name, query in main["taxi_queries"].items()}
     if reference is not None:
         out[f"promotion_scale_{main['scale']:g}_vs_{reference['scale']:g}_ratio"] = round(

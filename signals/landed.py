@@ -7,6 +7,9 @@ green alike: a month builds with whichever service has landed, and is restated w
 before the first landed month or after the last one are never ready, so a plan or `sqlmesh run` spends no time on
 them even though the models start early (model_defaults.start) and SQLMesh considers every day up to today missing.
 `ops/readiness.py` reports, per month, which models wait for which table.
+
+SQLMesh checks the signals of every model in one pass and calls a signal once per model and contiguous run of
+missing days (before the first landed month, after the last); each raw table is read once per pass, not once per call.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if t.TYPE_CHECKING:
 
 NEW_YORK = "America/New_York"
 LANDED_IN = ("all", "any")
+PASS_CACHE = "_landed_months_pass"  # attribute of the engine adapter: (snapshots of the pass, months by table)
 
 
 def months_touched(start: datetime, end: datetime) -> set[tuple[int, int]]:
@@ -46,11 +50,32 @@ def landed_months(adapter: EngineAdapter, table: str) -> set[tuple[int, int]]:
     return {(row[0].year, row[0].month) for row in adapter.fetchall(query) if row[0] is not None}
 
 
-def ready_months(adapter: EngineAdapter, tables: list[str], landed_in: str = "all") -> set[tuple[int, int]]:
-    """The months a model reading `tables` may build: landed in all of them, or in any of them."""
+def pass_cache(context: ExecutionContext) -> dict[str, set[tuple[int, int]]]:
+    """The landed months read so far in this signal pass, by raw table.
+
+    Every model of one pass gets an ExecutionContext over the same snapshots mapping and engine adapter, so the
+    cache lives on the adapter, tied to that mapping: a later pass (the next plan or run of a long-lived process)
+    starts empty and reads the raw tables again. Every model of a pass sees the same landed months."""
+    adapter = context.engine_adapter
+    owner, months = getattr(adapter, PASS_CACHE, (None, {}))
+    if owner is not context.snapshots:
+        owner, months = context.snapshots, {}
+        setattr(adapter, PASS_CACHE, (owner, months))
+    return months
+
+
+def ready_months(
+    adapter: EngineAdapter, tables: list[str], landed_in: str = "all", cache: dict | None = None
+) -> set[tuple[int, int]]:
+    """The months a model reading `tables` may build: landed in all of them, or in any of them; `cache` keeps each
+    table's months for the next call."""
     if landed_in not in LANDED_IN:
         raise ValueError(f"landed_in must be one of {LANDED_IN}, not {landed_in!r}")
-    months = [landed_months(adapter, table) for table in tables]
+    cache = {} if cache is None else cache
+    for table in tables:
+        if table not in cache:
+            cache[table] = landed_months(adapter, table)
+    months = [cache[table] for table in tables]
     return set.intersection(*months) if landed_in == "all" else set.union(*months)
 
 
@@ -59,7 +84,7 @@ def raw_months_landed(
     batch: DatetimeRanges, context: ExecutionContext, tables: list[str], landed_in: str = "all"
 ) -> bool | DatetimeRanges:
     """Ready: the intervals whose months have landed in every one (or, with landed_in 'any', one) of `tables`."""
-    ready = ready_months(context.engine_adapter, tables, landed_in)
+    ready = ready_months(context.engine_adapter, tables, landed_in, pass_cache(context))
     return [(start, end) for start, end in batch if months_touched(start, end) <= ready]
 
 
