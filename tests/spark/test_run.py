@@ -27,9 +27,10 @@ import json
 from gateway.spark import SparkReader
 with SparkReader() as spark:
     rows = spark.execute(
-        "SELECT strftime(pickup_date, '%Y-%m') AS month, count(*) FROM marts.fct_taxi_trips GROUP BY 1"
+        "SELECT strftime(pickup_date, '%Y-%m') AS month, count(*), round(sum(total_amount), 2) "
+        "FROM marts.fct_taxi_trips GROUP BY 1"
     ).fetchall()
-print(json.dumps(dict(rows)))
+print(json.dumps({month: [trips, float(amount)] for month, trips, amount in rows}))
 """
 
 
@@ -49,8 +50,9 @@ def sample(out: Path, months: str, scale: str) -> Path:
     return out
 
 
-def taxi_by_month(repository: Path, data: Path) -> dict[str, int]:
-    """Prod's taxi trips per month on Spark, read as a consumer would (a Spark session of its own)."""
+def taxi_by_month(repository: Path, data: Path) -> dict[str, list]:
+    """Prod's taxi trips and their total amount per month on Spark, read as a consumer would (a Spark session of
+    its own)."""
     result = python(repository, data, "-c", COUNTS, MOBILITY_GATEWAY="spark")
     assert result.returncode == 0, output(result)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -86,13 +88,14 @@ def test_run_takes_a_month_through_the_checks_and_keeps_a_failing_one_out(
     assert bare.returncode != 0, output(bare)
     assert "raw_tlc.yellow_trips 2024-10" in bare.stdout + bare.stderr, output(bare)
 
-    # The month as published in full passes and reaches prod; September is untouched.
+    # The month as published in full replaces the partial one (a re-landed month: restated through the checks) and
+    # reaches prod; September is untouched.
     full = sample(tmp_path / "full", "2024-10", SAMPLE_SCALE)
     ran = make(repository, demo, "run", f"MIRROR={full}", "MONTHS=2024-10", timeout=1500, **SPARK)
     assert ran.returncode == 0, output(ran)
-    assert "RAN 2024-10 into prod (checks passed)" in ran.stdout, output(ran)
+    assert "RESTATED 2024-10 in prod (checks passed)" in ran.stdout, output(ran)
     after = taxi_by_month(repository, demo)
-    assert after["2024-09"] == before["2024-09"] and after["2024-10"] > 0
+    assert after["2024-09"] == before["2024-09"] and after["2024-10"][0] > 0
     assert not list(demo.glob("spark-before-*"))
 
 
@@ -119,3 +122,24 @@ def test_a_run_killed_mid_way_is_put_back_by_the_next_command(demo: Path, reposi
     assert "put back the copy taken before it: prod is as it was before that command" in check.stdout, output(check)
     assert taxi_by_month(repository, demo) == before
     assert not (demo / "spark-before-run").exists() and not (demo / "spark" / ".candidate").exists()
+
+
+def test_a_relanded_month_is_restated_through_the_checks(demo: Path, repository: Path, tmp_path: Path) -> None:
+    before = taxi_by_month(repository, demo)
+    republished = tmp_path / "republished"  # the same month drawn again: other trips, the same volume
+    subprocess.run(
+        [sys.executable, "-m", "ingest.sample", "--months", "2024-09", "--scale", SAMPLE_SCALE, "--seed", "7",
+         "--out", str(republished)],
+        cwd=repository, check=True, capture_output=True,
+    )  # fmt: skip
+
+    landed = make(repository, demo, "ingest", "MONTHS=2024-09", f"MIRROR={republished}", timeout=1500, **SPARK)
+
+    assert landed.returncode == 0, output(landed)
+    assert "RESTATED 2024-09 in prod (checks passed)" in landed.stdout, output(landed)
+    after = taxi_by_month(repository, demo)
+    assert after["2024-09"] != before["2024-09"]  # prod shows the republished trips
+    assert {month: after[month] for month in before if month != "2024-09"} == {
+        month: trips for month, trips in before.items() if month != "2024-09"
+    }
+    assert not list(demo.glob("spark-before-*")) and not (demo / "spark" / ".candidate").exists()
