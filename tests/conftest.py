@@ -17,6 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from gateway import GatewayError
+from gateway.spark import require_java
+
 ROOT = Path(__file__).resolve().parent.parent
 REAL_FIXTURES = ROOT.parent / "shared" / "fixtures" / "real"
 SAMPLE_MONTHS = "2024-09:2024-10"
@@ -193,3 +196,16 @@ def scratch(tmp_path: Path, built_warehouse: Path) -> tuple[Path, Path]:
     data = tmp_path / "data"
     shutil.copytree(built_warehouse, data, ignore=shutil.ignore_patterns("*.lock"))
     return copy_project(tmp_path / "project"), data
+
+
+def java_missing() -> str | None:
+    """Why the spark gateway cannot run here (no Java runtime it supports), or None."""
+    try:
+        require_java()
+    except GatewayError as error:
+        return str(error)
+    return None
+
+
+SPARK_MISSING = java_missing()
+needs_spark = pytest.mark.skipif(SPARK_MISSING is not None, reason=SPARK_MISSING or "")

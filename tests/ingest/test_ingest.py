@@ -142,13 +142,16 @@ def green_months(data: Path) -> dict[str, tuple]:
     return {month: (count, tuple(hashes), ids) for month, count, *hashes, ids in rows}
 
 
-def test_months_in_one_ingest_replace_exactly_those_months(own_mirror: Path, data_dir: Path) -> None:
+def landed_green(own_mirror: Path, data_dir: Path, months: str) -> tuple[Path, dict[str, tuple]]:
+    """The green months of a mirror of its own, landed in one ingest: the mirror and green_months()."""
     mirror = green_mirror(own_mirror)
-    assert (
-        run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-10", "--mirror", str(mirror)).returncode
-        == 0
-    )
-    before = green_months(data_dir)
+    result = run_ingest(data_dir, "--sources", "green", "--months", months, "--mirror", str(mirror))
+    assert result.returncode == 0, result.stderr
+    return mirror, green_months(data_dir)
+
+
+def test_months_in_one_ingest_replace_exactly_those_months(own_mirror: Path, data_dir: Path) -> None:
+    mirror, before = landed_green(own_mirror, data_dir, "2024-08:2024-10")
     assert len({ids[0] for _, _, ids in before.values()}) == 1, "three new months land in one load"
     path = mirror / "trip-data/green_tripdata_2024-09.parquet"
     table = pq.read_table(path)
@@ -169,12 +172,7 @@ def test_months_in_one_ingest_replace_exactly_those_months(own_mirror: Path, dat
 
 
 def test_a_failing_month_lands_the_months_before_it_and_keeps_the_others(own_mirror: Path, data_dir: Path) -> None:
-    mirror = green_mirror(own_mirror)
-    assert (
-        run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)).returncode
-        == 0
-    )
-    before = green_months(data_dir)
+    mirror, before = landed_green(own_mirror, data_dir, "2024-08:2024-11")
     path = mirror / "trip-data/green_tripdata_2024-10.parquet"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     result = run_ingest(data_dir, "--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror))

@@ -15,26 +15,15 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from gateway import GatewayError
-from gateway.spark import require_java
-from tests.conftest import ROOT, run_ingest
+from tests.conftest import ROOT, needs_spark, run_ingest
 from tests.ingest.test_ingest import TABLES, expected_rows
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, needs_spark]
 
 SPARK = {"MOBILITY_GATEWAY": "spark"}
 MONTHS = "2024-09:2024-10"
 FILE_NAME = re.compile(r"^(\d{4}-\d{2}|static|empty)\.\d+(\.\d+)?\.[0-9a-z]+\.parquet$")
 RAW_TABLES = [*TABLES.values(), "raw_tlc.taxi_zones"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def java() -> None:
-    """Skips the module on a machine without the Java runtime Spark needs."""
-    try:
-        require_java()
-    except GatewayError as error:
-        pytest.skip(str(error))
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,15 @@ The one Spark test `make test` runs (about five minutes on two cores); the longe
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.conftest import needs_spark
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="the spark gateway needs Java 17")
+pytestmark = needs_spark
 
 
 def test_every_mart_is_equal_on_duckdb_and_spark(tmp_path: Path) -> None:

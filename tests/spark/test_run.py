@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway import GatewayError
-from gateway.spark import require_java
-from tests.conftest import SAMPLE_SCALE
+from tests.conftest import SAMPLE_SCALE, needs_spark
 from tests.workflows.conftest import make, output, python
 
-pytestmark = pytest.mark.spark
+pytestmark = [pytest.mark.spark, needs_spark]
 
 SPARK = {"GATEWAY": "spark"}
 COUNTS = """
@@ -32,15 +30,6 @@ with SparkReader() as spark:
     ).fetchall()
 print(json.dumps({month: [trips, float(amount)] for month, trips, amount in rows}))
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def java() -> None:
-    """Skips the module on a machine without the Java runtime Spark needs."""
-    try:
-        require_java()
-    except GatewayError as error:
-        pytest.skip(str(error))
 
 
 def sample(out: Path, months: str, scale: str) -> Path:
