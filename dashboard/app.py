@@ -3,7 +3,8 @@
 Started by `make dashboard` (ops/dashboard.py). It reads the warehouse read-only, one connection per query, closed
 at once, so it never holds the file. Answers are cached keyed on the prod snapshot (the definitions of prod's views),
 so a promotion refreshes them. While a writer holds the file the pages show the last answers they had, with a note
-saying since when the warehouse is busy and how old the answers are.
+saying since when the warehouse is busy and how old the answers are; so they do while a restatement holds months of
+prod that have not passed their checks yet (gateway.has_journal).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.pages import BOROUGHS, MONTHS, PAGES, SERVICES, Filters
-from gateway import warehouse_path
+from gateway import has_journal, warehouse_path
 
 WAREHOUSE = warehouse_path()
 PROD_VERSION = "SELECT string_agg(sql, ';' ORDER BY view_name) FROM duckdb_views() WHERE schema_name = 'marts'"
@@ -25,6 +26,10 @@ PROD_VERSION = "SELECT string_agg(sql, ';' ORDER BY view_name) FROM duckdb_views
 
 class Busy(Exception):
     """A writer holds the warehouse and nothing was read before."""
+
+
+class Restating(Exception):
+    """Prod's tables hold restated months whose checks have not passed yet: read as if a writer held the file."""
 
 
 @st.cache_resource
@@ -36,6 +41,8 @@ def last_answers() -> dict:
 def read(sql: str) -> pd.DataFrame:
     """One read-only query on the warehouse, the connection closed at once."""
     with duckdb.connect(str(WAREHOUSE), read_only=True) as connection:
+        if has_journal(connection):
+            raise Restating
         return connection.execute(sql).df()
 
 
@@ -51,8 +58,8 @@ def query(sql: str) -> pd.DataFrame:
     try:
         version = hashlib.sha256(str(read(PROD_VERSION).iat[0, 0]).encode()).hexdigest()
         frame = cached(sql, version)
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
+    except (duckdb.IOException, Restating) as error:
+        if isinstance(error, duckdb.IOException) and "lock" not in str(error).lower():
             raise
         memory["busy_since"] = memory["busy_since"] or dt.datetime.now()
         if sql not in memory["answers"]:

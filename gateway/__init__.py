@@ -16,6 +16,10 @@ GATEWAY_VARIABLE = "MOBILITY_GATEWAY"  # config.yaml's default_gateway reads the
 DEFAULT_GATEWAY = "local"
 # The SQLMesh gateways of config.yaml and the engine each runs on; `postgres` keeps DuckDB, with the state in Postgres.
 ENGINES = {"local": "duckdb", "postgres": "duckdb", "spark": "spark"}
+# ops/candidate.py's undo journal in the warehouse while months of prod are restated before their checks, and the
+# variable that carries its token to the commands allowed to read meanwhile (as macros/gate.py names them).
+JOURNAL_SCHEMA = "candidate_undo"
+CANDIDATE_TOKEN = "MOBILITY_CANDIDATE_TOKEN"
 
 
 class GatewayError(Exception):
@@ -130,10 +134,28 @@ def open_read_only(command: str) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise WarehouseUnreadable(f"No warehouse at {path} yet: `make demo` builds one.")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        connection = duckdb.connect(str(path), read_only=True)
     except duckdb.IOException as error:
         if not is_lock_conflict(error):
             raise damaged(path, error) from None
         raise WarehouseUnreadable(
             f"{path} cannot be read now ({error}); run `{command}` when the writer is done."
         ) from None
+    if not os.environ.get(CANDIDATE_TOKEN) and has_journal(connection):
+        connection.close()
+        raise WarehouseUnreadable(
+            f"{path} holds months of prod that are being restated and have not passed their checks yet (or a "
+            f"restatement that was cut short: the next make check, run or restate puts prod back); run `{command}` "
+            "again when it is done."
+        )
+    return connection
+
+
+def has_journal(connection: duckdb.DuckDBPyConnection) -> bool:
+    """True while the warehouse holds ops/candidate.py's undo journal: prod's tables hold unchecked months."""
+    return bool(
+        connection.execute(
+            "SELECT count(*) FROM duckdb_schemas() WHERE database_name = current_database() AND schema_name = ?",
+            [JOURNAL_SCHEMA],
+        ).fetchone()[0]
+    )

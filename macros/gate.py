@@ -12,8 +12,8 @@ table or view changes. In prod it renders `SELECT error(...)` unless
   reach prod unchecked through a bare `sqlmesh run` or `sqlmesh plan prod --restate-model ...`.
 
 Anywhere else it is a no-op, and so is it on a candidate (ops/candidate.py): `make run` and `make restate` compute
-months on a copy of the DuckDB warehouse, or on Spark's local folders after putting a copy of them aside, check them
-and keep the result only when the checks pass.
+months in the DuckDB warehouse after committing an undo journal of them, or on Spark's local folders after putting
+a copy of them aside, check them and keep the result only when the checks pass.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ APPROVALS_TABLE = "gate.approved_snapshots"
 STATE_MOVED_TABLE = "state_moved"  # gate.state_moved: written by `make state-to-postgres` (ops/state.py)
 ACCEPTED_TABLE = "gate.accepted_months"
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
-CANDIDATE_SUFFIX = "-candidate"
 SPARK_CANDIDATE_MARKER = ".candidate"  # in spark/: names the copy ops/candidate.py put aside
+JOURNAL_SCHEMA = "candidate_undo"  # ops/candidate.py's undo journal in the DuckDB warehouse (gateway.JOURNAL_SCHEMA)
+CANDIDATE_TOKEN = "MOBILITY_CANDIDATE_TOKEN"  # the journal's token, in the environment of the commands it covers
 SHOWN_NAMES = 8
 
 
@@ -113,14 +114,17 @@ def unaccepted_months(adapter: EngineAdapter) -> list[tuple[str, object, int]]:
 
 
 def is_candidate(adapter: EngineAdapter) -> bool:
-    """True on a candidate, which prod serves only after its checks pass (ops/candidate.py): on DuckDB a copy of
-    the warehouse in a `*-candidate` folder; on Spark the local folders while a copy taken before the change is put
-    aside, which the marker file names."""
+    """True on a candidate, which prod serves only after its checks pass (ops/candidate.py): on DuckDB the
+    warehouse while it holds an undo journal whose token this command's environment carries (so a bare command run
+    meanwhile is still refused); on Spark the local folders while a copy taken before the change is put aside,
+    which the marker file names."""
     if adapter.dialect != "duckdb":
         marker = Path(os.environ.get("MOBILITY_DATA_DIR") or "data") / "spark" / SPARK_CANDIDATE_MARKER
         return marker.exists() and Path(marker.read_text().strip(), "spark").is_dir()
-    rows = adapter.fetchall("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-    return bool(rows and rows[0][0]) and Path(rows[0][0]).parent.name.endswith(CANDIDATE_SUFFIX)
+    token = os.environ.get(CANDIDATE_TOKEN)
+    if not token or not adapter.table_exists(f"{JOURNAL_SCHEMA}.owner"):
+        return False
+    return adapter.fetchall(f"SELECT token FROM {JOURNAL_SCHEMA}.owner") == [(token,)]
 
 
 def _error(evaluator: MacroEvaluator, message: str) -> exp.Expression:

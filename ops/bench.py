@@ -14,7 +14,9 @@ Steps, each a subprocess timed with its peak RSS (sampled from /proc while it ru
   one day    sqlmesh run                        prod with one more day due: the newest day, forgotten by the state
 Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables, and the fixed cost of a landed month:
 weather, then green, landed for one month and for twelve from small files, each in a fresh folder
-(`ingest_12_vs_1_month_<source>_ratio`).
+(`ingest_12_vs_1_month_<source>_ratio`). Last, restatement by month: one warehouse of three months and then of
+twelve (RESTATE_SCALE), the same month restated in each (`restate_12m_vs_3m_ratio`), next to building that month
+anew with `sqlmesh run` once its intervals are forgotten (`restate_vs_build_month_ratio`).
 
 With the spark gateway (make bench GATEWAY=spark SCALE=0.1), one mirror is landed, backfilled and promoted through
 the gate on each gateway in turn, `local` (DuckDB) then `spark`, and the report sets them side by side
@@ -24,6 +26,7 @@ the gate on each gateway in turn, `local` (DuckDB) then `spark`, and the report 
 from __future__ import annotations
 
 import argparse
+import calendar
 import json
 import os
 import platform
@@ -51,6 +54,9 @@ RSS_SAMPLE_SECONDS = 0.1
 MONTHS_SCALE = 0.01  # small files: landing them is dominated by what each load costs whatever its size
 MONTHS_REPEATS = 3
 MONTHS_SPANS = {"1": "2024-01", "12": "2024-01:2024-12"}
+RESTATE_SCALE = 0.05
+RESTATE_SPANS = {"3": "2024-01:2024-03", "12": "2024-01:2024-12"}
+RESTATED_MONTH = "2024-02"
 NEXT_MONTH_STEP = "scheduled run of the next month (make run)"
 ONE_DAY_STEP = "one more day (sqlmesh run)"
 DAY_MS = 24 * 60 * 60 * 1000
@@ -312,6 +318,65 @@ def one_day_run(data: Path, log: Path) -> Step:
     return run_step(ONE_DAY_STEP, sqlmesh("run", "prod"), data, log)
 
 
+def forget_month(month: str) -> None:
+    """Removes one month of every incremental model prod serves from SQLMesh's state (its table keeps the rows), so
+    that the next `sqlmesh run` builds that month again, and only it; the data folder is MOBILITY_DATA_DIR."""
+    from sqlmesh import Context
+
+    first = Month(*map(int, month.split("-")))
+    start, end = (calendar.timegm(day.timetuple()) * 1000 for day in (first.first_day, first.next().first_day))
+    context = Context(paths=str(PROJECT_DIR), load=False)
+    prod = context.state_sync.get_environment("prod")
+    built = [
+        snapshot
+        for snapshot in context.state_sync.get_snapshots(prod.snapshots).values()
+        if snapshot.is_incremental and snapshot.intervals
+    ]
+    context.state_sync.remove_intervals([(snapshot, (start, end)) for snapshot in built])
+
+
+def restate_by_month(root: Path) -> dict:
+    """Restating one month of a warehouse of three months, then of the same warehouse grown to twelve; and building
+    that month anew in the twelve-month one (`sqlmesh run` after forget_month), all in this run."""
+    base = root / "restate"
+    mirror = base / "mirror"
+    log = base / "bench.log"
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    print(f"scale {RESTATE_SCALE:g}, restating {RESTATED_MONTH} in 3 and in 12 months, in {base}", flush=True)
+    sample = python("-m", "ingest.sample", "--months", RESTATE_SPANS["12"], "--scale", f"{RESTATE_SCALE:g}")
+    run_step("sample", [*sample, "--out", str(mirror)], base, log)
+    data = base / "warehouse"
+    data.mkdir()
+    run_step(
+        "ingest 3 months", python("-m", "ingest", "--months", RESTATE_SPANS["3"], "--mirror", str(mirror)), data, log
+    )
+    run_step("backfill 3 months", sqlmesh("plan", "dev", "--auto-apply", "--no-prompts"), data, log)
+    run_step("promote 3 months", python("-m", "checks.promote", "--env", "dev"), data, log)
+    restate = python("-m", "ops.restate", "--month", RESTATED_MONTH)
+    seconds = {"3": run_step(f"restate {RESTATED_MONTH} of 3 months", restate, data, log).seconds}
+    sizes = {"3": round((data / "warehouse.duckdb").stat().st_size / 2**20, 1)}
+    grow = python("-m", "ops.run", "--months", "2024-04:2024-12", "--mirror", str(mirror))
+    run_step("run to 12 months", grow, data, log)
+    seconds["12"] = run_step(f"restate {RESTATED_MONTH} of 12 months", restate, data, log).seconds
+    sizes["12"] = round((data / "warehouse.duckdb").stat().st_size / 2**20, 1)
+    environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
+    forget = python("-c", f"from ops.bench import forget_month; forget_month('{RESTATED_MONTH}')")
+    subprocess.run(forget, cwd=PROJECT_DIR, env=environment, check=True, stdout=subprocess.DEVNULL)
+    build = run_step(f"build {RESTATED_MONTH} of 12 months (sqlmesh run)", sqlmesh("run", "prod"), data, log).seconds
+    return {
+        "scale": RESTATE_SCALE,
+        "month": RESTATED_MONTH,
+        "restate_seconds": seconds,
+        "build_month_seconds": build,
+        "warehouse_mb": sizes,
+        "ratios": {
+            "restate_12m_vs_3m_ratio": round(seconds["12"] / seconds["3"], 2),
+            "restate_vs_build_month_ratio": round(seconds["12"] / build, 2),
+        },
+    }
+
+
 def ingest_months(root: Path) -> dict:
     """Wall time of landing twelve months of weather, and of green, against landing one month, in the same run.
 
@@ -510,6 +575,19 @@ def markdown(report: dict) -> str:
         f"| {name} | {q['mart_seconds']} | {q['raw_seconds']} | {q['mart_vs_raw_ratio']} |"
         for name, q in main["taxi_queries"].items()
     ]
+    restated = report["restatement"]
+    lines += [
+        "",
+        f"## Restating {restated['month']} (scale {restated['scale']:g})",
+        "",
+        "| warehouse | MB | restate s |",
+        "|---|---:|---:|",
+        *(
+            f"| {count} months | {restated['warehouse_mb'][count]} | {seconds} |"
+            for count, seconds in restated["restate_seconds"].items()
+        ),
+        f"| building {restated['month']} anew in 12 months (sqlmesh run) | | {restated['build_month_seconds']} |",
+    ]
     lines += ["", "## Ratios", "", "| key | value |", "|---|---:|"]
     lines += [f"| `{key}` | {value} |" for key, value in report["ratios"].items()]
     return "\n".join(lines) + "\n"
@@ -541,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         if reference:
             runs.append(reference)
         months_cost = ingest_months(out)
+        restatement = restate_by_month(out)
     except IngestError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -558,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
             "steps": demo_steps,
         },
         "ingest_months": months_cost,
-        "ratios": ratios(runs[0], reference) | months_cost["ratios"],
+        "restatement": restatement,
+        "ratios": ratios(runs[0], reference) | months_cost["ratios"] | restatement["ratios"],
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(markdown(report))

@@ -1,9 +1,17 @@
 """Where `make run` and `make restate` compute months before prod may show them: a candidate, kept only when the
 checks pass, or discarded so that prod is exactly as it was.
 
-- DuckDB (`FileCandidate`): a copy of the warehouse file (its SQLMesh state included) in its own data folder
-  `$MOBILITY_DATA_DIR/<name>-candidate`; the commands run on the copy, and `keep` renames it over the warehouse in
-  one step. Readers that had the warehouse open keep reading the old file.
+- DuckDB (`MonthCandidate`): the warehouse changes in place, after an undo journal is committed in the warehouse
+  itself (schema `candidate_undo`): the rows of the given months of every table the run or restatement rewrites
+  (none yet for a new month), and SQLMesh's state and the gate's tables whole (they are small). `keep` drops the
+  journal in one statement; anything else plays it back (deletes the months' new rows, puts the saved ones back,
+  restores the small tables, drops tables created meanwhile in their schemas) in one transaction. Its cost is that
+  of the months, not of the warehouse. While the journal exists, only the command that wrote it and its children
+  (which carry its token) may read the warehouse (gateway.open_read_only refuses everyone else; the warehouse lock
+  keeps writers out), and a process killed in between leaves the journal for the next command that touches prod
+  to play back (`restore_leftovers`, from ops/recover.py). Rows a `sqlmesh run` computes outside the months (a day
+  the state had forgotten) come from accepted data with approved versions; played back, the state forgets them
+  again and the next run recomputes them.
 - Spark in local mode (`SparkCandidate`): the tables, their embedded metastore and SQLMesh's state live under
   `$MOBILITY_DATA_DIR/spark/`, which one process at a time can open (Derby's lock, under the warehouse lock), so no
   reader sees them while they change. The folder is first put aside as `$MOBILITY_DATA_DIR/spark-before-<name>/`
@@ -14,8 +22,9 @@ checks pass, or discarded so that prod is exactly as it was.
   shared metastore admits readers during the change, so there a run, restatement or promotion of months that have
   not passed the checks refuses and says why.
 
-The gate's before_all (macros/gate.py) lets a prod run through on a candidate: the DuckDB copy's folder ends in
-`-candidate`; on Spark the marker file `spark/.candidate` names the copy put aside, and counts only while it exists.
+The gate's before_all (macros/gate.py) lets a prod run through on a candidate: on DuckDB when the journal's token
+is the one the command's environment carries; on Spark while the marker file `spark/.candidate` names the copy put
+aside.
 """
 
 from __future__ import annotations
@@ -23,8 +32,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -35,10 +46,19 @@ from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
 from gateway import pending
-from macros.gate import CANDIDATE_SUFFIX, SPARK_CANDIDATE_MARKER
+from macros.gate import CANDIDATE_TOKEN, JOURNAL_SCHEMA, SPARK_CANDIDATE_MARKER
 from ops.common import WorkflowError, sqlmesh_context
 
 BEFORE_PREFIX = "spark-before-"
+JOURNALED_SCHEMAS = ("sqlmesh", "gate")  # SQLMesh's state and the gate's tables: saved whole in the journal
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Rows of one table the change may rewrite: `table` (a SQL name) `WHERE predicate` (DuckDB SQL)."""
+
+    table: str
+    predicate: str
 
 
 class Reader(Protocol):
@@ -58,48 +78,6 @@ class Candidate(Protocol):
     def adapter(self) -> contextlib.AbstractContextManager[EngineAdapter]: ...
     def keep(self, restated: list[date] | None = None) -> None: ...
     def discard(self) -> None: ...
-
-
-class FileCandidate:
-    """A copy of the DuckDB warehouse in its own data folder; `keep` swaps it in."""
-
-    def __init__(self, name: str) -> None:
-        self.warehouse = gateway.warehouse_path()
-        self.data_dir = self.warehouse.parent / f"{name}{CANDIDATE_SUFFIX}"
-        shutil.rmtree(self.data_dir, ignore_errors=True)  # one a killed process left: never swapped in
-        self.data_dir.mkdir()
-        checkpoint(self.warehouse)
-        shutil.copyfile(self.warehouse, self.file)
-
-    @property
-    def file(self) -> Path:
-        return self.data_dir / self.warehouse.name
-
-    @contextlib.contextmanager
-    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with duckdb.connect(str(self.file), read_only=True) as connection:
-            yield connection
-
-    @contextlib.contextmanager
-    def adapter(self) -> Iterator[EngineAdapter]:
-        adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(self.file)))
-        try:
-            yield adapter
-        finally:
-            adapter.close()
-
-    def keep(self, restated: list[date] | None = None) -> None:
-        """Clears the restated months' pending rows in the copy, then renames the copy over the warehouse."""
-        if restated:
-            pending.clear(restated, self.file)  # swapped in with the data
-        checkpoint(self.file)
-        if Path(f"{self.warehouse}.wal").exists():
-            raise WorkflowError(f"{self.warehouse}.wal appeared meanwhile: another process wrote to the warehouse.")
-        os.replace(self.file, self.warehouse)
-        self.discard()
-
-    def discard(self) -> None:
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 class SparkCandidate:
@@ -148,15 +126,119 @@ class SparkCandidate:
             restore(self.before)
 
 
-def open_candidate(name: str) -> Candidate:
-    """The candidate of the gateway in use, for `name` (run or restate)."""
-    return FileCandidate(name) if gateway.engine() == "duckdb" else SparkCandidate(name)
+class MonthCandidate:
+    """The DuckDB warehouse, changed in place after an undo journal of what the change may touch is committed."""
+
+    def __init__(self, name: str, slices: Sequence[Slice]) -> None:
+        self.data_dir = gateway.data_dir()
+        self.warehouse = gateway.warehouse_path()
+        restored = restore_leftovers(name)
+        if restored:
+            print(restored, flush=True)
+        self.token = secrets.token_hex(16)
+        with duckdb.connect(str(self.warehouse)) as connection:
+            write_journal(connection, name, self.token, slices)
+        os.environ[CANDIDATE_TOKEN] = self.token  # the commands run on the candidate, and their readers, carry it
+        self.done = False
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def adapter(self) -> Iterator[EngineAdapter]:
+        adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(self.warehouse)))
+        try:
+            yield adapter
+        finally:
+            adapter.close()
+
+    def keep(self, restated: list[date] | None = None) -> None:
+        """Clears the restated months' pending rows, then drops the journal: the commit (a kill before it plays the
+        journal back, the pending rows and accepted months included)."""
+        if restated:
+            pending.clear(restated, self.warehouse)
+        with duckdb.connect(str(self.warehouse)) as connection:
+            connection.execute(f"DROP SCHEMA {JOURNAL_SCHEMA} CASCADE")
+        self._finish()
+
+    def discard(self) -> None:
+        if not self.done:
+            with duckdb.connect(str(self.warehouse)) as connection:
+                play_back(connection)
+            self._finish()
+
+    def _finish(self) -> None:
+        self.done = True
+        if os.environ.get(CANDIDATE_TOKEN) == self.token:
+            del os.environ[CANDIDATE_TOKEN]
+
+
+def write_journal(connection: duckdb.DuckDBPyConnection, step: str, token: str, slices: Sequence[Slice]) -> None:
+    """Saves the slices and every table of JOURNALED_SCHEMAS in the journal, in one transaction."""
+    listed = ", ".join(f"'{schema}'" for schema in JOURNALED_SCHEMAS)
+    whole = connection.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        f"AND schema_name IN ({listed}) ORDER BY ALL"
+    ).fetchall()
+    saved = [*slices, *(Slice(f'"{schema}"."{table}"', "TRUE") for schema, table in whole)]
+    connection.execute("BEGIN")
+    connection.execute(f"CREATE SCHEMA {JOURNAL_SCHEMA}")
+    connection.execute(
+        f"CREATE TABLE {JOURNAL_SCHEMA}.owner AS SELECT ? AS step, ? AS token, now() AS started_at", [step, token]
+    )
+    connection.execute(f"CREATE TABLE {JOURNAL_SCHEMA}.entries (saved VARCHAR, target VARCHAR, predicate VARCHAR)")
+    for number, entry in enumerate(saved):
+        copy = f"{JOURNAL_SCHEMA}.saved_{number}"
+        connection.execute(f"CREATE TABLE {copy} AS SELECT * FROM {entry.table} WHERE {entry.predicate}")
+        connection.execute(
+            f"INSERT INTO {JOURNAL_SCHEMA}.entries VALUES (?, ?, ?)", [copy, entry.table, entry.predicate]
+        )
+    connection.execute("COMMIT")
+
+
+def journal_step(connection: duckdb.DuckDBPyConnection) -> str | None:
+    """The step (run, restate) whose journal the warehouse holds, or None."""
+    found = connection.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name = 'owner'",
+        [JOURNAL_SCHEMA],
+    ).fetchone()[0]
+    return connection.execute(f"SELECT step FROM {JOURNAL_SCHEMA}.owner").fetchone()[0] if found else None
+
+
+def play_back(connection: duckdb.DuckDBPyConnection) -> None:
+    """Puts back what the journal saved and drops the tables the change created in JOURNALED_SCHEMAS, then the
+    journal: one transaction, so a kill during it leaves the journal to play back again."""
+    if journal_step(connection) is None:
+        return
+    entries = connection.execute(f"SELECT saved, target, predicate FROM {JOURNAL_SCHEMA}.entries").fetchall()
+    listed = ", ".join(f"'{schema}'" for schema in JOURNALED_SCHEMAS)
+    now = connection.execute(
+        "SELECT '\"' || schema_name || '\".\"' || table_name || '\"' FROM duckdb_tables() "
+        f"WHERE database_name = current_database() AND schema_name IN ({listed})"
+    ).fetchall()
+    connection.execute("BEGIN")
+    for (table,) in now:
+        if table not in {target for _, target, _ in entries}:
+            connection.execute(f"DROP TABLE {table}")
+    for saved, target, predicate in entries:
+        connection.execute(f"DELETE FROM {target} WHERE {predicate}")
+        connection.execute(f"INSERT INTO {target} SELECT * FROM {saved}")
+    connection.execute(f"DROP SCHEMA {JOURNAL_SCHEMA} CASCADE")
+    connection.execute("COMMIT")
+
+
+def open_candidate(name: str, slices: Sequence[Slice]) -> Candidate:
+    """The candidate of the gateway in use, for `name` (run or restate) of the months whose rows `slices` name."""
+    return MonthCandidate(name, slices) if gateway.engine() == "duckdb" else SparkCandidate(name)
 
 
 @contextlib.contextmanager
-def candidate(name: str) -> Iterator[Candidate]:
+def candidate(name: str, slices: Sequence[Slice]) -> Iterator[Candidate]:
     """A candidate that is discarded unless the block called its `keep` (an error or a kill included)."""
-    opened = open_candidate(name)
+    opened = open_candidate(name, slices)
     try:
         yield opened
     finally:
@@ -216,7 +298,10 @@ def restore(before: Path) -> None:
 
 
 def restore_leftovers(step: str) -> str | None:
-    """Puts back the Spark folders a killed run or restatement put aside; the line saying so, or None."""
+    """Puts back what a killed run or restatement changed before its checks (the DuckDB journal, or the Spark
+    folders put aside); the line saying so, or None."""
+    if gateway.engine() == "duckdb":
+        return play_back_leftover(step)
     restored = []
     for before in sorted(gateway.data_dir().glob(f"{BEFORE_PREFIX}*")):
         if (before / "spark").exists():
@@ -229,4 +314,19 @@ def restore_leftovers(step: str) -> str | None:
     return (
         f"[{step}] a `make {', '.join(restored)}` that did not finish had changed Spark's tables before their checks; "
         "put back the copy taken before it: prod is as it was before that command"
+    )
+
+
+def play_back_leftover(step: str) -> str | None:
+    """Plays back the journal a killed process left in the DuckDB warehouse; the line saying so, or None."""
+    if not gateway.warehouse_path().exists():
+        return None
+    with duckdb.connect(str(gateway.warehouse_path())) as connection:
+        left = journal_step(connection)
+        if left is None:
+            return None
+        play_back(connection)
+    return (
+        f"[{step}] a `make {left}` that did not finish had changed months of prod before their checks; played back "
+        "its journal: prod is as it was before that command"
     )

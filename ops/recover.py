@@ -94,9 +94,12 @@ def preflight(step: str) -> None:
 
 
 def unfinished_at_rest() -> bool:
-    """True when the warehouse file's prod record is not finalized (read-only; False when it cannot be read)."""
+    """True when the warehouse file's prod record is not finalized, or it holds the undo journal of a restatement
+    that did not finish (read-only; False when it cannot be read)."""
     try:
         with duckdb.connect(str(warehouse_path()), read_only=True) as connection:
+            if gateway.has_journal(connection):
+                return True
             row = connection.execute(
                 f"SELECT finalized_ts IS NULL FROM {STATE_ENVIRONMENTS} WHERE name = 'prod'"
             ).fetchone()
@@ -115,7 +118,7 @@ def main(argv: list[str]) -> int:
             if awaiting:
                 print(f"[{step}] {awaiting}", flush=True)
             return 0
-        with warehouse_lock(f"make {step}: completing an interrupted promotion"):
+        with warehouse_lock(f"make {step}: completing an interrupted promotion or restatement"):
             preflight(step)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)

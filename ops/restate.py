@@ -2,24 +2,26 @@
 
 SQLMesh restates prod in place: prod and every dev environment that uses the same model versions read the same
 physical tables, and a restatement planned in a dev environment skips each model whose version prod uses. So the
-restatement cannot be tried in dev first; instead it runs on a candidate (ops/candidate.py: a copy of the DuckDB
-warehouse, its state included; on Spark the local folders after a copy of them is put aside) that prod keeps only
-when the checks pass:
+restatement cannot be tried in dev first; instead it runs on a candidate (ops/candidate.py) that prod keeps only
+when the checks pass. On DuckDB that is the warehouse itself after an undo journal of the months is committed in
+it, so the cost is the months', not the warehouse's; on Spark the local folders after a copy is put aside:
 
-1. copy    the candidate: `$MOBILITY_DATA_DIR/restate-candidate/warehouse.duckdb`, or `spark-before-restate/`;
-2. restate `sqlmesh plan --restate-model <monthly raw tables> --start <first day> --end <last day>` for prod on
-           the candidate: every incremental model downstream of the raw trip data recomputes exactly those months
-           (the views on top are recreated), with its blocking audits; the before_all gate lets prod's approved
-           snapshots through;
-3. gate    `python -m checks.scan --env prod --start-month M --end-month M` on the candidate (Soda, read-only);
-4. keep    the copy is renamed over the warehouse (one atomic rename; on Spark the copy put aside is deleted), or
-           discarded (on Spark put back): prod is exactly as before.
+1. journal the rows of the restated months of the table behind every restated mart, and SQLMesh's state and the
+           gate's tables (small), saved in the warehouse's `candidate_undo` schema (Spark: `spark-before-restate/`);
+2. restate `sqlmesh plan --restate-model <monthly raw tables> --start <first day> --end <last day>` for prod:
+           every incremental model downstream of the raw trip data recomputes exactly those months (the views on
+           top are recreated), with its blocking audits; the before_all gate lets the journal's own commands through
+           (they carry its token) and refuses any other;
+3. gate    `python -m checks.scan --env prod --start-month M --end-month M` (Soda, read-only);
+4. keep    the journal is dropped (on Spark the copy put aside is deleted), or played back in one transaction (on
+           Spark the copy is put back): prod is exactly as before.
 
-Everything runs under the warehouse lock, so nothing writes to the warehouse between the copy and the swap; readers
-that had the file open keep reading the old one. `--changed-months` restates the months awaiting restatement
-(gate.pending_restatements, written by the ingest before it re-lands a month: gateway/pending.py), when prod
-exists; the candidate's rows for the restated months are deleted before the swap, so they stay pending until a
-restatement of them is in prod.
+Everything runs under the warehouse lock, and while the journal exists the project's readers refuse to read
+(gateway.open_read_only, the dashboard), so nobody sees months that have not passed the checks; a process killed in
+between leaves the journal to the next command that touches prod, which plays it back first. `--changed-months`
+restates the months awaiting restatement (gate.pending_restatements, written by the ingest before it re-lands a
+month: gateway/pending.py), when prod exists; their rows are deleted just before the journal is dropped, so they
+stay pending until a restatement of them is in prod.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.common import IngestError, Month, parse_months
 from ops import recover
-from ops.candidate import Candidate, Reader, candidate
+from ops.candidate import Candidate, Reader, Slice, candidate
 from ops.common import (
     MONTHLY_RAW_TABLES,
     PROJECT_DIR,
@@ -55,10 +57,15 @@ EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
 
 @dataclass(frozen=True)
 class Mart:
-    """An incremental model the restatement recomputes: its prod view and time column."""
+    """An incremental model the restatement recomputes: its prod view, time column and the table behind the view."""
 
     view: str
     time_column: str
+    table: str = ""
+
+    def window(self, first: Month, last: Month) -> str:
+        """The rows of months first..last, as a DuckDB condition."""
+        return f"{self.time_column} >= DATE '{first.first_day}' AND {self.time_column} < DATE '{last.next().first_day}'"
 
 
 def month_runs(months: list[Month]) -> list[tuple[Month, Month]]:
@@ -84,10 +91,14 @@ def restated_marts() -> list[Mart]:
         if not prod_exists(context):
             raise WorkflowError("There is no prod environment yet: nothing to restate (make demo builds one).")
         raw = {context.get_model(table).fqn for table in MONTHLY_RAW_TABLES if context.get_model(table)}
+        served = {
+            snapshot.name: snapshot.table_name() for snapshot in context.state_reader.get_environment("prod").snapshots
+        }
         marts = []
         for model in context.models.values():
             if model.kind.is_incremental_by_time_range and raw & set(context.dag.upstream(model.fqn)):
-                marts.append(Mart(model.name, model.time_column.column.sql(dialect=model.dialect)))
+                column = model.time_column.column.sql(dialect=model.dialect)
+                marts.append(Mart(model.name, column, served.get(model.fqn, "")))
     return sorted(marts, key=lambda mart: mart.view)
 
 
@@ -139,8 +150,7 @@ def month_counts(reader: Reader, marts: list[Mart], months: list[Month]) -> dict
     counts = {}
     for mart in marts:
         for month in months:
-            window = f"DATE '{month.first_day}' AND {mart.time_column} < DATE '{month.next().first_day}'"
-            row = reader.execute(f"SELECT count(*) FROM {mart.view} WHERE {mart.time_column} >= {window}").fetchone()
+            row = reader.execute(f"SELECT count(*) FROM {mart.view} WHERE {mart.window(month, month)}").fetchone()
             counts[(mart.view, str(month))] = row[0]
     return counts
 
@@ -166,12 +176,22 @@ def accept(chosen: Candidate, accepted_by: str, months: list[Month] | None = Non
         return record_accepted_months(adapter, accepted_by, [m.first_day for m in months] if months else None)
 
 
+def slices(marts: list[Mart], months: list[Month]) -> list[Slice]:
+    """The rows a restatement of `months` rewrites: those months of the table behind each restated mart.
+
+    A mart prod does not serve yet (no table) is a WorkflowError: prod and the project disagree (make promote)."""
+    unserved = [mart.view for mart in marts if not mart.table]
+    if unserved:
+        raise WorkflowError(f"prod does not serve {', '.join(unserved)} yet: promote first (make promote).")
+    return [Slice(mart.table, mart.window(first, last)) for mart in marts for first, last in month_runs(months)]
+
+
 def restate(months: list[Month], override: str | None = None) -> int:
     """Restates the months of prod through the gate; the caller holds the warehouse lock. Returns the exit code."""
     marts = restated_marts()
     labels = ", ".join(str(month) for month in months)
     before = prod_counts(marts, months, "restate")
-    with candidate("restate") as chosen:
+    with candidate("restate", slices(marts, months)) as chosen:
         if not restate_runs(chosen.data_dir, month_runs(months)):
             print(f"[restate] NOT RESTATED: the restatement plan for {labels} failed; prod is exactly as it was.")
             return EXIT_FAILED

@@ -7,12 +7,13 @@
 2. restate the months awaiting restatement (gate.pending_restatements: gateway/pending.py), through the gate
            (ops/restate.py); `make ingest` is steps 0-2 (`--ingest-only`), landing and restating in one lock hold;
 3. run     `sqlmesh run` for prod, through the gate: when raw months landed that no passing scan has accepted yet
-           (gate.accepted_months), the run computes them on a candidate (ops/candidate.py: a copy of the DuckDB
-           warehouse, or Spark's local folders after a copy of them is put aside), the Soda checks scan the
-           candidate's prod over those months, and prod keeps the candidate only when they pass; it then
-           records the months as accepted. When they fail, prod is exactly as it was, does not show those months,
-           and the run exits 1 naming them. With no new month, `sqlmesh run` runs on the warehouse itself: it can
-           only compute intervals of accepted months with approved model versions (macros/gate.py refuses others).
+           (gate.accepted_months), the run computes them on a candidate (ops/candidate.py: the DuckDB warehouse
+           after an undo journal of those months is committed in it, or Spark's local folders after a copy of them
+           is put aside), the Soda checks scan prod over those months, and prod keeps the candidate only when they
+           pass; it then records the months as accepted. When they fail, prod is exactly as it was, does not
+           show those months, and the run exits 1 naming them. With no new month, `sqlmesh run` runs on the
+           warehouse itself: it can only compute intervals of accepted months with approved model versions
+           (macros/gate.py refuses others).
 
 0. recover a promotion a killed process left unfinished, and report pending restatements (ops/recover.py).
 
@@ -157,7 +158,7 @@ def gated_run(override: str | None = None, step: str = "run") -> int:
         print(f"[{step}] new raw month: {table} {month:%Y-%m} ({rows:,} rows), not checked yet", flush=True)
     marts = restate.restated_marts()
     before = restate.prod_counts(marts, months, step)
-    with candidate("run") as chosen:
+    with candidate("run", restate.slices(marts, months)) as chosen:
         print(f"[{step}] sqlmesh run (prod) on the candidate", flush=True)
         if run_sqlmesh(["run"], data_dir=chosen.data_dir) != 0:
             print(

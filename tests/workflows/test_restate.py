@@ -148,3 +148,49 @@ def test_a_promotion_cut_short_is_completed_by_the_next_command(repository: Path
     assert read(data, "SELECT finalized_ts IS NOT NULL FROM sqlmesh._environments WHERE name = 'prod'") == [(True,)]
     promotions = read(data, "SELECT promoted_by FROM gate.promotions ORDER BY promoted_at")
     assert promotions[0] == ("make promote",) and "completing an interrupted promotion" in promotions[-1][0]
+
+
+JOURNAL = "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'candidate_undo'"
+INJECT = ROOT / "tests" / "reliability" / "inject"
+
+
+def test_a_restatement_killed_before_its_checks_is_played_back(repository: Path, data: Path, tmp_path: Path):
+    # Months are restated in place, after an undo journal of those months is saved in the warehouse; a kill after
+    # the fact table took the restated rows, before any check, leaves the journal behind.
+    again = tmp_path / "mirror"
+    command = [sys.executable, "-m", "ingest.sample", "--months", "2024-10", "--scale", "0.0025", "--out", str(again)]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    landed = python(repository, data, "-m", "ingest", "--months", "2024-10", "--mirror", str(again))
+    assert landed.returncode == 0, output(landed)
+    september, october = rows(data, before="2024-10-01"), rows(data, since="2024-10-01")
+    size = (data / "warehouse.duckdb").stat().st_size
+
+    killed = make(
+        repository, data, "restate", "MONTH=2024-10", FAULT_KILL_AFTER_RESTATED="fct_taxi_trips", PYTHONPATH=str(INJECT)
+    )
+
+    assert killed.returncode != 0, output(killed)
+    assert "RESTATED" not in killed.stdout
+    assert read(data, JOURNAL) == [(1,)], "the killed restatement left no journal"
+    assert rows(data, since="2024-10-01")["marts.fct_taxi_trips"] != october["marts.fct_taxi_trips"]
+    assert not (data / "restate-candidate").exists(), "the warehouse was copied"
+    # Meanwhile the project's readers refuse rather than show the unchecked month.
+    answers = make(repository, data, "answers")
+    assert answers.returncode != 0 and "being restated and have not passed their checks" in output(answers)
+
+    checked = make(repository, data, "check", "ENV=prod")
+
+    assert "a `make restate` that did not finish had changed months of prod before their checks" in checked.stdout, (
+        output(checked)
+    )
+    assert read(data, JOURNAL) == [(0,)]
+    assert rows(data, before="2024-10-01") == september
+    assert rows(data, since="2024-10-01") == october
+    assert ("raw_tlc.yellow_trips", "2024-10") in read(data, PENDING)
+    assert (data / "warehouse.duckdb").stat().st_size < 2 * size
+
+    restated = make(repository, data, "restate", "MONTH=2024-10")
+
+    assert restated.returncode == 0, output(restated)
+    assert read(data, MART_OCTOBER_TRIPS) == read(data, LIVE_OCTOBER_TRIPS)
+    assert read(data, PENDING) == []

@@ -1,6 +1,7 @@
-"""Fault injection for tests/reliability: with FAULT_KILL_AFTER_PROD_VIEWS=N in its environment, a Python process
-that promotes snapshots into prod SIGKILLs itself right after the Nth prod view is switched, the window in which a
-killed `make promote` leaves prod serving a mix of versions. Loaded by Python at start-up from PYTHONPATH."""
+"""Fault injection for tests/reliability and tests/workflows/test_restate.py, loaded by Python at start-up from
+PYTHONPATH. With FAULT_KILL_AFTER_PROD_VIEWS=N in its environment, a Python process that promotes snapshots into
+prod SIGKILLs itself right after the Nth prod view is switched, the window in which a killed `make promote` leaves
+prod serving a mix of versions."""
 
 import os
 import signal
@@ -21,3 +22,22 @@ if AFTER:
                 os.kill(os.getpid(), signal.SIGKILL)
 
     evaluator.SnapshotEvaluator._promote_snapshot = _promote_then_die
+
+# With FAULT_KILL_AFTER_RESTATED=<model name>, a prod restatement SIGKILLs the process that started it (make restate)
+# and then itself right after that model's table holds the restated rows: the window in which the warehouse holds
+# restated months that have not passed their checks.
+RESTATED = os.environ.get("FAULT_KILL_AFTER_RESTATED")
+
+if RESTATED:
+    from sqlmesh.core.snapshot import evaluator as snapshot_evaluator
+
+    evaluate_one = snapshot_evaluator.SnapshotEvaluator.evaluate
+
+    def _evaluate_then_die(self, snapshot, *args, **kwargs):
+        result = evaluate_one(self, snapshot, *args, **kwargs)
+        if snapshot.name.endswith(f'."{RESTATED}"'):
+            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    snapshot_evaluator.SnapshotEvaluator.evaluate = _evaluate_then_die
