@@ -8,10 +8,10 @@ it, so the cost is the months', not the warehouse's; on Spark the local folders 
 
 1. journal the rows of the restated months of the table behind every restated mart, and SQLMesh's state and the
            gate's tables (small), saved in the warehouse's `candidate_undo` schema (Spark: `spark-before-restate/`);
-2. restate `sqlmesh plan --restate-model <monthly raw tables> --start <first day> --end <last day>` for prod:
-           every incremental model downstream of the raw trip data recomputes exactly those months (the views on
-           top are recreated), with its blocking audits; the before_all gate lets the journal's own commands through
-           (they carry its token) and refuses any other;
+2. restate `sqlmesh plan --restate-model <each incremental mart> --start <first day> --end <last day>` for
+           prod: every incremental model downstream of the monthly raw tables recomputes exactly those months, with
+           its blocking audits (the views between raw and marts are left as they are); the before_all gate lets
+           the journal's own commands through (they carry its token) and refuses any other;
 3. gate    `python -m checks.scan --env prod --start-month M --end-month M` (Soda, read-only);
 4. keep    the journal is dropped (on Spark the copy put aside is deleted), or played back in one transaction (on
            Spark the copy is put back): prod is exactly as before.
@@ -119,9 +119,12 @@ def require_state_in_candidate(context: Context) -> None:
         )
 
 
-def restate_runs(data: Path, runs: list[tuple[Month, Month]]) -> bool:
-    """Plans and applies one prod restatement per run of months on the candidate; False when one fails."""
-    restate = [argument for table in MONTHLY_RAW_TABLES for argument in ("--restate-model", table)]
+def restate_runs(data: Path, marts: list[Mart], runs: list[tuple[Month, Month]]) -> bool:
+    """Plans and applies one prod restatement per run of months on the candidate; False when one fails.
+
+    The restated models are the incremental marts themselves, not the raw tables above them: restating a raw table
+    would also recreate every view between it and the marts and run those views' audits over all their months."""
+    restate = [argument for mart in marts for argument in ("--restate-model", mart.view)]
     for first, last in runs:
         print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
         window = ["--start", str(first.first_day), "--end", str(last.last_day)]
@@ -192,7 +195,7 @@ def restate(months: list[Month], override: str | None = None) -> int:
     labels = ", ".join(str(month) for month in months)
     before = prod_counts(marts, months, "restate")
     with candidate("restate", slices(marts, months)) as chosen:
-        if not restate_runs(chosen.data_dir, month_runs(months)):
+        if not restate_runs(chosen.data_dir, marts, month_runs(months)):
             print(f"[restate] NOT RESTATED: the restatement plan for {labels} failed; prod is exactly as it was.")
             return EXIT_FAILED
         if not scan(chosen.data_dir, months, override):

@@ -24,7 +24,7 @@ def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
     for schema in ("sqlmesh__marts", "sqlmesh", "gate"):
         connection.execute(f"CREATE SCHEMA {schema}")
-    connection.execute(f"CREATE TABLE {MART} AS SELECT DATE '2024-09-30' + i::INT AS day, i AS trips FROM range(20) t(i)")
+    connection.execute(f"CREATE TABLE {MART} AS SELECT DATE '2024-09-30' + i::INT AS day, i AS n FROM range(20) t(i)")
     connection.execute("CREATE TABLE sqlmesh._intervals AS SELECT 'fct' AS name, DATE '2024-09-30' AS start_day")
     connection.execute("CREATE TABLE gate.accepted_months AS SELECT DATE '2024-09-01' AS source_month")
     yield connection
