@@ -5,7 +5,9 @@ Prod changes only when ENV passed.
 0. run     when prod exists and raw months landed that no passing scan has accepted yet, prod first runs them
            through the gate as `make run` does (ops/run.py: `sqlmesh run` on a candidate, Soda checks on those
            months, prod keeps the candidate only when they pass). A landed month thus never blocks a
-           promotion, nor reaches prod unchecked through it; a month that fails its checks stops the gate here;
+           promotion, nor reaches prod unchecked through it; a month that fails its checks stops the gate here.
+           Days due in prod (a day boundary passed since its last run) are run the same way: SQLMesh builds dev
+           only as far as prod has run, so the build would miss them;
 1. build   `sqlmesh plan ENV --auto-apply --no-prompts --include-unmodified`: unit tests and blocking audits run here
            (every model gets a view in ENV, so the checks read ENV's own snapshots, changed or not);
 2. scan    the Soda checks (checks/scan.py) on ENV's views, read-only: a failed check or a Soda error stops here;
@@ -185,11 +187,21 @@ def checks_summary(report: ScanReport) -> dict:
 
 
 def run_new_months(gate: Gate) -> int | None:
-    """Step 0: when prod exists and raw months landed unchecked, `make run`'s gated run; an exit code on failure."""
+    """Step 0: when prod exists and raw months landed unchecked, or prod has days due (its cron passed a day
+    boundary since its last run), `make run`'s gated run; an exit code on failure.
+
+    SQLMesh builds a dev environment only as far as prod has run, so a day due in prod would otherwise be missing
+    from the build and refused at approval as a batch the checks have not seen."""
     with sqlmesh_context(PROJECT_DIR) as context:
         if not prod_keys(context):
             return None
+        due = pending_prod_batches(context, environment_snapshots(context, "prod"))
     if not unchecked_months():
+        if not due:
+            return None
+        if gated_run(gate.override_spec, step="gate") != 0:
+            return gate.failed("run", "`sqlmesh run` of prod's due days failed (output above)")
+        gate.passed("run", f"prod's due days ran into prod ({len(due)} models; make run)")
         return None
     if gated_run(gate.override_spec, step="gate") != 0:
         return gate.failed("run", "newly landed raw months failed their checks in a prod run (report above)")
@@ -225,7 +237,9 @@ def approve(gate: Gate, report: ScanReport) -> str | int:
         pending = pending_prod_batches(context, snapshots)
         if pending:
             detail = [f"{name}: {count} batch(es)" for name, count in sorted(pending.items())]
-            detail.append(f"Rebuild {gate.env} so the checks see that data, then promote again.")
+            detail.append(
+                f"Run prod's due days (make run), rebuild {gate.env} so the checks see that data, then promote again."
+            )
             return gate.failed("approve", "prod would compute batches the checks have not seen", detail)
         approval_id = record_approval(context, gate.env, snapshots, checks_summary(report), gate.overrides)
         record_accepted_months(context.engine_adapter, approval_id)

@@ -15,10 +15,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import copy_project
+from tests.conftest import ROOT, copy_project
 from tests.conftest import query as read
 from tests.gate.conftest import Workspace, physical_table, prod_state, run, warehouse
 
+INJECT = ROOT / "tests" / "reliability" / "inject"
 pytestmark = pytest.mark.slow  # about two minutes: one shared promotion, then one gate run per test
 
 
@@ -164,3 +165,15 @@ def test_run_of_approved_snapshots_passes(workspace: Workspace) -> None:
     result = workspace.sqlmesh("run")
     assert result.returncode != 0
     assert "Promotion gate" in result.stdout + result.stderr
+
+
+def test_promotion_the_day_after_a_build_runs_the_new_day_first(workspace: Workspace) -> None:
+    """The day after prod was built, a new day is due on the models prod serves, and SQLMesh builds dev only as far
+    as prod. `make promote` of a change runs the day into prod first, as `make run` does, then builds, checks and
+    promotes (it used to refuse: "prod would compute batches the checks have not seen")."""
+    workspace.change_harmlessly()
+    result = workspace.promote(extra={"FAULT_CLOCK_AHEAD_DAYS": "1", "PYTHONPATH": f"{INJECT}:{ROOT}"})
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "prod's due days ran into prod" in output
+    assert "PROMOTED" in output

@@ -41,3 +41,14 @@ if RESTATED:
         return result
 
     snapshot_evaluator.SnapshotEvaluator.evaluate = _evaluate_then_die
+
+# With FAULT_CLOCK_AHEAD_DAYS=N, every Python process reads its clock N days later (time-machine): the next day's
+# `make promote` of a warehouse built today, without waiting for midnight.
+AHEAD = int(os.environ.get("FAULT_CLOCK_AHEAD_DAYS") or 0)
+
+if AHEAD:
+    import datetime
+
+    import time_machine
+
+    time_machine.travel(datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=AHEAD), tick=True).start()
