@@ -69,7 +69,7 @@ NO_ACCEPTED_MONTHS = (
 )
 FINDING = "finding"  # a failed-rows query's column that says, per row, what is wrong (checks/raw.yml freshness)
 SQL_KEYS = ("fail query", "warn query")  # SodaCL keys whose value is a query in the warehouse's SQL
-CONDITION_KEYS = ("fail condition", "warn condition")  # ... and a boolean SQL expression
+CONDITION_KEYS = ("fail condition", "warn condition", "where")  # ... and a boolean SQL expression (where: a filter)
 
 
 class ScanSetupError(Exception):

@@ -45,8 +45,8 @@ from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
 import gateway
-from gateway import pending
-from macros.gate import CANDIDATE_TOKEN, JOURNAL_SCHEMA, SPARK_CANDIDATE_MARKER
+from gateway import CANDIDATE_TOKEN, JOURNAL_SCHEMA, pending
+from macros.gate import SPARK_CANDIDATE_MARKER
 from ops.common import WorkflowError, sqlmesh_context
 
 BEFORE_PREFIX = "spark-before-"
@@ -200,12 +200,9 @@ def write_journal(connection: duckdb.DuckDBPyConnection, step: str, token: str, 
 
 def journal_step(connection: duckdb.DuckDBPyConnection) -> str | None:
     """The step (run, restate) whose journal the warehouse holds, or None."""
-    found = connection.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-        "AND table_name = 'owner'",
-        [JOURNAL_SCHEMA],
-    ).fetchone()[0]
-    return connection.execute(f"SELECT step FROM {JOURNAL_SCHEMA}.owner").fetchone()[0] if found else None
+    if not gateway.has_journal(connection):  # written in one transaction: the schema never lacks its owner row
+        return None
+    return connection.execute(f"SELECT step FROM {JOURNAL_SCHEMA}.owner").fetchone()[0]
 
 
 def play_back(connection: duckdb.DuckDBPyConnection) -> None:

@@ -177,3 +177,28 @@ def test_promotion_the_day_after_a_build_runs_the_new_day_first(workspace: Works
     assert result.returncode == 0, output
     assert "prod's due days ran into prod" in output
     assert "PROMOTED" in output
+
+
+def check_line(output: str, check: str) -> str:
+    """The report line of one check (`--verbose` lists the passed ones too), failing when the report has none."""
+    lines = [line for line in output.splitlines() if check in line]
+    assert lines, f"the scan did not report {check!r}:\n{output}"
+    return lines[0]
+
+
+def test_a_scan_of_some_months_checks_the_growing_marts_in_those_months_only(workspace: Workspace) -> None:
+    """make run and make restate scan the months they changed: a duplicate trip in September fails a scan of every
+    month and of September, and is not what a scan of October looks at (the `checked_months` filter)."""
+    table = physical_table(workspace.data, "marts", "fct_taxi_trips")
+    with duckdb.connect(str(warehouse(workspace.data))) as connection:
+        connection.execute(f"INSERT INTO {table} SELECT * FROM {table} WHERE pickup_date = '2024-09-15' LIMIT 1")
+    duplicates = "fct_taxi_trips: duplicate_count(trip_id) = 0"
+    scan = [sys.executable, "-m", "checks.scan", "--env", "prod", "--verbose"]
+
+    for months in ([], ["--start-month", "2024-09", "--end-month", "2024-09"]):
+        result = workspace.run(*scan, *months)
+        assert result.returncode != 0, result.stdout
+        assert check_line(result.stdout, duplicates).startswith("FAILED"), months
+
+    october = workspace.run(*scan, "--start-month", "2024-10", "--end-month", "2024-10")
+    assert check_line(october.stdout, duplicates).startswith("passed"), october.stdout
