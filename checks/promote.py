@@ -196,16 +196,17 @@ def run_new_months(gate: Gate) -> int | None:
         if not prod_keys(context):
             return None
         due = pending_prod_batches(context, environment_snapshots(context, "prod"))
-    if not unchecked_months():
-        if not due:
-            return None
-        if gated_run(gate.override_spec, step="gate") != 0:
-            return gate.failed("run", "`sqlmesh run` of prod's due days failed (output above)")
-        gate.passed("run", f"prod's due days ran into prod ({len(due)} models; make run)")
+    new_months = bool(unchecked_months())
+    if not new_months and not due:
         return None
     if gated_run(gate.override_spec, step="gate") != 0:
-        return gate.failed("run", "newly landed raw months failed their checks in a prod run (report above)")
-    gate.passed("run", "newly landed raw months ran into prod through the checks (make run)")
+        if new_months:
+            return gate.failed("run", "newly landed raw months failed their checks in a prod run (report above)")
+        return gate.failed("run", "`sqlmesh run` of prod's due days failed (output above)")
+    if new_months:
+        gate.passed("run", "newly landed raw months ran into prod through the checks (make run)")
+    else:
+        gate.passed("run", f"prod's due days ran into prod ({len(due)} models; make run)")
     return None
 
 
