@@ -42,5 +42,5 @@ SELECT
 FROM intermediate.int_bike_trips_enriched
 WHERE
   is_valid
-  AND started_at BETWEEN @start_dt AND @end_dt
-  AND /* usable rides always sit in their file's month: lets DuckDB skip other months' row groups */ source_month BETWEEN DATE_TRUNC('MONTH', @start_dt) AND DATE_TRUNC('MONTH', @end_dt)
+  AND started_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
+  AND /* usable rides always sit in their file's month: lets DuckDB skip other months' row groups */ source_month BETWEEN DATE_TRUNC('MONTH', @start_date)::DATE AND DATE_TRUNC('MONTH', @end_date)::DATE

@@ -27,13 +27,13 @@ WITH taxi_trips AS (
     pickup_date
   FROM marts.fct_taxi_trips
   WHERE
-    pickup_at BETWEEN @start_dt AND @end_dt
+    pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
 ), bike_trips AS (
   SELECT
     started_date
   FROM marts.fct_bike_trips
   WHERE
-    started_at BETWEEN @start_dt AND @end_dt
+    started_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
 ), zones AS (
   SELECT
     zone_id,

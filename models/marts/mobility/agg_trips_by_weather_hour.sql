@@ -48,23 +48,37 @@ WITH weather AS (
     weather_at
   FROM intermediate.int_weather_hours_classified
   WHERE
-    weather_at BETWEEN @start_dt AND @end_dt
-), taxi_by_hour AS (
+    weather_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
+), taxi_by_local_hour AS (
   SELECT
-    @local_hour_as_utc(pickup_at) AS hour_at_utc,
+    DATE_TRUNC('HOUR', pickup_at) AS local_hour_at,
     COUNT(*) AS trips
   FROM marts.fct_taxi_trips
   WHERE
-    pickup_at BETWEEN @start_dt AND @end_dt
+    pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
+  GROUP BY
+    1
+), bike_by_local_hour AS (
+  SELECT
+    DATE_TRUNC('HOUR', started_at) AS local_hour_at,
+    COUNT(*) AS trips
+  FROM marts.fct_bike_trips
+  WHERE
+    started_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
+  GROUP BY
+    1
+), taxi_by_hour AS (
+  SELECT
+    @local_hour_as_utc(local_hour_at) AS hour_at_utc,
+    SUM(trips)::BIGINT AS trips
+  FROM taxi_by_local_hour
   GROUP BY
     1
 ), bike_by_hour AS (
   SELECT
-    @local_hour_as_utc(started_at) AS hour_at_utc,
-    COUNT(*) AS trips
-  FROM marts.fct_bike_trips
-  WHERE
-    started_at BETWEEN @start_dt AND @end_dt
+    @local_hour_as_utc(local_hour_at) AS hour_at_utc,
+    SUM(trips)::BIGINT AS trips
+  FROM bike_by_local_hour
   GROUP BY
     1
 )

@@ -31,7 +31,7 @@ WITH trips AS (
     pickup_date
   FROM marts.fct_taxi_trips
   WHERE
-    pickup_at BETWEEN @start_dt AND @end_dt AND is_airport_trip
+    pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP AND is_airport_trip
 ), airports AS (
   SELECT
     zone_id,

@@ -35,7 +35,7 @@ WITH trips AS (
     pickup_at
   FROM marts.fct_taxi_trips
   WHERE
-    pickup_at BETWEEN @start_dt AND @end_dt
+    pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
 )
 SELECT
   pickup_zone_id, /* pickup zone, references marts.dim_zones */

@@ -33,7 +33,7 @@ WITH trips AS (
     pickup_date
   FROM marts.fct_taxi_trips
   WHERE
-    pickup_at BETWEEN @start_dt AND @end_dt
+    pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
 ), payment_types AS (
   SELECT
     payment_type_id,
