@@ -113,6 +113,10 @@ RAW_WEATHER = """
   )"""
 
 
+# The raw rows of the months a scan checks (check_start_month..check_end_month); trip_month is the file's month.
+CHECKED_MONTHS = "trip_month BETWEEN DATE '${check_start_month}' AND DATE '${check_end_month}'"
+
+
 def utc_hour(column: str) -> str:
     """The UTC hour a naive New York time falls in (a skipped hour moves forward, a repeated one is standard time),
     by the models' own rule (macros/trips.py), so that it reads the same on DuckDB and Spark."""
@@ -366,14 +370,18 @@ MARTS = (
         name="agg_trips_by_weather_hour",
         month="CAST(DATE_TRUNC('month', weather_at) AS DATE)",
         keys={"weather_at_utc": "weather.hour_utc"},
-        source=f"weather LEFT JOIN (SELECT {utc_hour('pickup_at')} AS hour_utc, 'taxi' AS mode "
-        f"FROM taxi UNION ALL SELECT {utc_hour('started_at')}, 'bike' FROM bike) AS trips "
-        "ON trips.hour_utc = weather.hour_utc",
+        # Trips counted per local hour of the checked months first, then placed in their UTC hour: the time zone
+        # rule runs once per hour, not once per trip, and months outside the check are not read.
+        source=f"weather LEFT JOIN (SELECT {utc_hour('local_hour')} AS hour_utc, mode, SUM(trips) AS trips FROM ("
+        f"SELECT trip_hour AS local_hour, 'taxi' AS mode, COUNT(*) AS trips FROM taxi WHERE {CHECKED_MONTHS} "
+        "GROUP BY ALL UNION ALL "
+        f"SELECT DATE_TRUNC('hour', started_at), 'bike', COUNT(*) FROM bike WHERE {CHECKED_MONTHS} GROUP BY ALL"
+        ") GROUP BY ALL) AS trips ON trips.hour_utc = weather.hour_utc",
         tables=(*TAXI_TABLES, *BIKE_TABLES, *WEATHER_TABLES),
         landed_in="all",
         measures=(
-            Measure("taxi_trips", "COUNT(*) FILTER (WHERE mode = 'taxi')"),
-            Measure("bike_trips", "COUNT(*) FILTER (WHERE mode = 'bike')"),
+            Measure("taxi_trips", "COALESCE(SUM(trips) FILTER (WHERE mode = 'taxi'), 0)"),
+            Measure("bike_trips", "COALESCE(SUM(trips) FILTER (WHERE mode = 'bike'), 0)"),
         ),
         exempt={
             "precipitation_type": "classification of the hour's weather; accepted values checked in marts.yml",
@@ -391,9 +399,7 @@ def landed_filter(mart: Mart) -> str:
     """SQL condition: the raw row's month has landed in the tables the mart waits for, and is being checked."""
     months = [f"SELECT DISTINCT source_month FROM {table}" for table in mart.tables]
     joined = (" INTERSECT " if mart.landed_in == "all" else " UNION ").join(months)
-    return (
-        f"trip_month IN ({joined}) AND trip_month BETWEEN DATE '${{check_start_month}}' AND DATE '${{check_end_month}}'"
-    )
+    return f"trip_month IN ({joined}) AND {CHECKED_MONTHS}"
 
 
 def mart_check(mart: Mart) -> str:

@@ -202,3 +202,21 @@ def test_a_scan_of_some_months_checks_the_growing_marts_in_those_months_only(wor
 
     october = workspace.run(*scan, "--start-month", "2024-10", "--end-month", "2024-10")
     assert check_line(october.stdout, duplicates).startswith("passed"), october.stdout
+
+
+def test_the_weather_hour_reconciliation_checks_each_hour_of_the_months_scanned(workspace: Workspace) -> None:
+    """agg_trips_by_weather_hour against trips counted over raw per local hour, then placed in their UTC hour: one
+    taxi trip too many in an hour of September fails a scan of September, and is not what a scan of October reads."""
+    table = physical_table(workspace.data, "marts", "agg_trips_by_weather_hour")
+    with duckdb.connect(str(warehouse(workspace.data))) as connection:
+        connection.execute(f"UPDATE {table} SET taxi_trips = taxi_trips + 1 WHERE weather_at = '2024-09-15 08:00:00'")
+    reconciliation = "reconciliation: agg_trips_by_weather_hour equals its restatement over raw"
+    scan = [sys.executable, "-m", "checks.scan", "--env", "prod", "--verbose"]
+
+    september = workspace.run(*scan, "--start-month", "2024-09", "--end-month", "2024-09")
+    assert september.returncode != 0, september.stdout
+    assert check_line(september.stdout, reconciliation).startswith("FAILED"), september.stdout
+    assert "2024-09-15 12:00:00" in september.stdout  # the UTC hour of 08:00 in New York (EDT), named in the report
+
+    october = workspace.run(*scan, "--start-month", "2024-10", "--end-month", "2024-10")
+    assert check_line(october.stdout, reconciliation).startswith("passed"), october.stdout
