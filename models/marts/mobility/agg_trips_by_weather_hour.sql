@@ -49,51 +49,45 @@ WITH weather AS (
   FROM intermediate.int_weather_hours_classified
   WHERE
     weather_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
-), taxi_by_local_hour AS (
+), trips_by_local_hour AS (
   SELECT
     DATE_TRUNC('HOUR', pickup_at) AS local_hour_at,
+    'taxi' AS mode,
     COUNT(*) AS trips
   FROM marts.fct_taxi_trips
   WHERE
     pickup_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
   GROUP BY
     1
-), bike_by_local_hour AS (
+  UNION ALL
   SELECT
     DATE_TRUNC('HOUR', started_at) AS local_hour_at,
+    'bike' AS mode,
     COUNT(*) AS trips
   FROM marts.fct_bike_trips
   WHERE
     started_at BETWEEN @start_ts::TIMESTAMP AND @end_ts::TIMESTAMP
   GROUP BY
     1
-), taxi_by_hour AS (
+), trips_by_hour AS (
   SELECT
-    @local_hour_as_utc(local_hour_at) AS hour_at_utc,
-    SUM(trips)::BIGINT AS trips
-  FROM taxi_by_local_hour
-  GROUP BY
-    1
-), bike_by_hour AS (
-  SELECT
-    @local_hour_as_utc(local_hour_at) AS hour_at_utc,
-    SUM(trips)::BIGINT AS trips
-  FROM bike_by_local_hour
+    @local_hour_as_utc(local_hour_at) AS hour_at_utc, /* converted once per local hour, not once per trip */
+    SUM(CASE WHEN mode = 'taxi' THEN trips ELSE 0 END)::BIGINT AS taxi_trips,
+    SUM(CASE WHEN mode = 'bike' THEN trips ELSE 0 END)::BIGINT AS bike_trips
+  FROM trips_by_local_hour
   GROUP BY
     1
 )
 SELECT
   weather.precipitation_type, /* dry, rain or snow */
   weather.temperature_band, /* e.g. mild (10-20C) */
-  COALESCE(taxi_by_hour.trips, 0) AS taxi_trips, /* taxi pickups in the hour */
-  COALESCE(bike_by_hour.trips, 0) AS bike_trips, /* Citi Bike ride starts in the hour */
+  COALESCE(trips_by_hour.taxi_trips, 0) AS taxi_trips, /* taxi pickups in the hour */
+  COALESCE(trips_by_hour.bike_trips, 0) AS bike_trips, /* Citi Bike ride starts in the hour */
   weather.temperature_c, /* air temperature, deg C */
   weather.precipitation_mm, /* precipitation in the hour, mm */
   weather.weather_at_utc, /* start of the hour, UTC */
   weather.weather_at, /* start of the hour, local New York time (01:00 twice on a fall-back day) */
   weather.weather_at::DATE AS weather_date /* local date of the hour */
 FROM weather
-LEFT JOIN taxi_by_hour
-  ON weather.weather_at_utc = taxi_by_hour.hour_at_utc
-LEFT JOIN bike_by_hour
-  ON weather.weather_at_utc = bike_by_hour.hour_at_utc
+LEFT JOIN trips_by_hour
+  ON weather.weather_at_utc = trips_by_hour.hour_at_utc
