@@ -34,6 +34,7 @@ from pathlib import Path
 
 from sqlmesh import Context
 from sqlmesh.core.dialect import normalize_model_name
+from sqlmesh.utils.dag import DAG
 
 import gateway
 from checks.approvals import record_accepted_months
@@ -95,34 +96,18 @@ def restated_marts() -> list[Mart]:
         prod = context.state_reader.get_environment("prod")
         if prod is None:
             raise WorkflowError("There is no prod environment yet: nothing to restate (make demo builds one).")
-        served = [snapshot for snapshot in context.state_reader.get_snapshots(prod.snapshots).values()]
+        served = list(context.state_reader.get_snapshots(prod.snapshots).values())
         raw = {
             normalize_model_name(table, default_catalog=context.default_catalog, dialect=context.default_dialect)
             for table in MONTHLY_RAW_TABLES
         }
-    parents = {snapshot.name: snapshot.model.depends_on for snapshot in served if snapshot.is_model}
+    dag = DAG({snapshot.name: snapshot.model.depends_on for snapshot in served if snapshot.is_model})
     marts = []
     for snapshot in served:
-        if (
-            snapshot.is_model
-            and snapshot.model.kind.is_incremental_by_time_range
-            and raw & upstream(snapshot.name, parents)
-        ):
+        if snapshot.is_model and snapshot.model.kind.is_incremental_by_time_range and raw & dag.upstream(snapshot.name):
             model = snapshot.model
             marts.append(Mart(model.name, model.time_column.column.sql(dialect=model.dialect), snapshot.table_name()))
     return sorted(marts, key=lambda mart: mart.view)
-
-
-def upstream(name: str, parents: dict[str, set[str]]) -> set[str]:
-    """Every model or table `name` reads, directly or through other models."""
-    seen: set[str] = set()
-    pending = list(parents.get(name, ()))
-    while pending:
-        parent = pending.pop()
-        if parent not in seen:
-            seen.add(parent)
-            pending.extend(parents.get(parent, ()))
-    return seen
 
 
 def require_state_in_candidate(context: Context) -> None:
