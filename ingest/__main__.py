@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -48,7 +49,7 @@ class Source:
 
     dataset: str
     base: str
-    resource: Callable[[list[Month], str, Tally], dlt.sources.DltResource]
+    resource: Callable[[list[Month], str, Tally, dlt.Dataset | None], dlt.sources.DltResource]
     table: str
     empty: Callable[[], pa.Table]
     monthly: bool = True
@@ -58,27 +59,39 @@ SOURCES: dict[str, Source] = {
     "yellow": Source(
         "raw_tlc",
         tlc.TLC_BASE,
-        lambda months, base, tally: tlc.trips("yellow", months, base, tally),
+        lambda months, base, tally, dataset: tlc.trips("yellow", months, base, tally, dataset),
         "yellow_trips",
         lambda: tlc.empty_trips("yellow"),
     ),
     "green": Source(
         "raw_tlc",
         tlc.TLC_BASE,
-        lambda months, base, tally: tlc.trips("green", months, base, tally),
+        lambda months, base, tally, dataset: tlc.trips("green", months, base, tally, dataset),
         "green_trips",
         lambda: tlc.empty_trips("green"),
     ),
     "zones": Source(
         "raw_tlc",
         tlc.TLC_BASE,
-        lambda months, base, tally: tlc.taxi_zones(base),
+        lambda months, base, tally, dataset: tlc.taxi_zones(base),
         "taxi_zones",
         tlc.empty_zones,
         monthly=False,
     ),
-    "citibike": Source("raw_citibike", citibike.CITIBIKE_BASE, citibike.rides, "trips", citibike.empty_rides),
-    "weather": Source("raw_weather", weather.OPEN_METEO_BASE, weather.hourly, "hourly", weather.empty_hours),
+    "citibike": Source(
+        "raw_citibike",
+        citibike.CITIBIKE_BASE,
+        lambda months, base, tally, dataset: citibike.rides(months, base, tally),
+        "trips",
+        citibike.empty_rides,
+    ),
+    "weather": Source(
+        "raw_weather",
+        weather.OPEN_METEO_BASE,
+        lambda months, base, tally, dataset: weather.hourly(months, base, tally),
+        "hourly",
+        weather.empty_hours,
+    ),
 }
 DEFAULT_SOURCES = "yellow,green,zones,citibike,weather"
 
@@ -211,14 +224,46 @@ class LandingFailed(IngestError):
         self.label, self.month = label, month
 
 
+class _RefusedLoadReported(logging.Filter):
+    """Drops dlt's traceback of a load job DuckDB refused: landing_error() names the files and DuckDB's reason."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Terminal exception in job") or " failed terminally in load " in message)
+
+
+def rejected_by_duckdb(error: PipelineStepFailed) -> BaseException | None:
+    """DuckDB's own error when the warehouse refused a load's rows (a SQL model reading a damaged file or a column
+    that does not convert), None when the load failed for another reason (a full disk: it resumes once there is
+    space)."""
+    if faults.cause(error):
+        return None
+    seen = error.exception
+    while seen is not None:
+        if isinstance(seen, duckdb.Error):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def landing_error(name: str, months: list[Month], error: PipelineStepFailed, tally: Tally) -> LandingFailed:
-    """The one-paragraph error of a failed load, naming the month whose file was being read if one failed."""
+    """The one-paragraph error of a failed load, naming the month whose file was being read if one failed, or the
+    files of the load DuckDB refused."""
     month = tally.reading if error.step in ("extract", "normalize") else None
     label = f"{name} {month or span(months)}".strip()
     cause = root_cause(error)
     if isinstance(cause, IngestError):
         return LandingFailed(str(cause), label, month)
     what = "it" if not months else f"this month ({months[0]})" if len(months) == 1 else f"these months ({span(months)})"
+    refused = rejected_by_duckdb(error) if error.step == "load" else None
+    if refused is not None and tally.files:
+        files = ", ".join(str(path) for path in tally.files.values())
+        return LandingFailed(
+            f"{label}: DuckDB could not load {files}: {str(refused).splitlines()[0]}. Nothing of {what} was "
+            "written. The file is damaged or has a column of an unexpected type: fetch it again, or fix MIRROR.",
+            label,
+            None,
+        )
     return LandingFailed(
         f"{label}: dlt failed in step '{error.step}': {cause}. Nothing of {what} was written; run the ingest again.",
         label,
@@ -242,17 +287,19 @@ def load(name: str, months: list[Month], base: str) -> list[dict]:
         if on_lake():
             lake.tidy(source.dataset, [source.table])
         before = month_fingerprints(table, months)
-        resource = source.resource(months, base, tally)
+        resource = source.resource(months, base, tally, None if on_lake() else pipe.dataset())
         if on_lake() or (months and not any(before.values())):
             # Months not landed yet are appended: one INSERT of one file, no staging copy, no delete. On the lake
             # every load appends its month's files and lake.tidy() then deletes the month's earlier files.
             resource.apply_hints(write_disposition="append")
-        info = pipe.run(resource, loader_file_format="parquet")
+        # A SQL model runs in the destination; Arrow batches go as Parquet files (dlt's default would be INSERT VALUES).
+        model = resource.compute_table_schema().get("file_format") == "model"
+        info = pipe.run(resource, loader_file_format=None if model else "parquet")
         if on_lake():
             lake.tidy(source.dataset, [source.table])
     except PipelineStepFailed as error:
-        if error.step in ("extract", "normalize"):
-            pipe.abort_packages()
+        if error.step in ("extract", "normalize") or (error.step == "load" and rejected_by_duckdb(error)):
+            pipe.abort_packages()  # the package cannot load as it is: the next run must not retry it
         raise landing_error(name, months, error, tally) from error
     seconds = time.perf_counter() - started
     load_id = info.loads_ids[-1] if info.loads_ids else None
@@ -260,7 +307,7 @@ def load(name: str, months: list[Month], base: str) -> list[dict]:
         rows = pipe.last_trace.last_normalize_info.row_counts.get(source.table, 0)
         return [summary(name, None, rows, FETCHED[-1], seconds, load_id, changed=False)]
     months = list(tally.files)  # the months this load read: each_month() leaves the others to the next load
-    after = month_fingerprints(table, months)
+    after = month_fingerprints(table, [month for month in months if before[month] is not None])
     total = sum(tally.rows.values())
     return [
         summary(
@@ -418,7 +465,7 @@ def create_missing_tables() -> list[str]:
         table = f"{source.dataset}.{source.table}"
         if table_exists(table):
             continue
-        model = source.resource([Month(2000, 1)] if source.monthly else [], source.base, Tally())
+        model = source.resource([Month(2000, 1)] if source.monthly else [], source.base, Tally(), None)
         empty = dlt.resource([source.empty()], name=source.table, columns=model.columns, write_disposition="append")
         pipeline(source.dataset, lake.EMPTY).run(empty, loader_file_format="parquet")
         if on_lake() and not lake.exists(table):
@@ -445,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mirror", default=os.environ.get("MIRROR") or None)
     args = parser.parse_args(argv)
     faults.quiet_dlt()
+    logging.getLogger("dlt").addFilter(_RefusedLoadReported())
     try:
         names = parse_sources(args.sources)
         months = parse_months(args.months)

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import dlt
 import numpy as np
 import pyarrow as pa
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.helpers.requests import Client
 
@@ -80,8 +82,52 @@ class Tally:
     reading: Month | None = None
 
 
-def each_month(months: list[Month], read: Callable[[Month], Iterator[pa.Table]], tally: Tally) -> Iterator[pa.Table]:
-    """Yields the batches of the months in turn, from `read(month)`, keeping count of each month in `tally`.
+@dataclass(frozen=True)
+class MonthSelect:
+    """One month's file as a DuckDB SELECT in the raw schema, and the number of rows it selects."""
+
+    sql: str
+    schema: pa.Schema  # of the rows it selects, as Arrow batches of the month would have it
+    num_rows: int
+
+
+def sql_literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def duckdb_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB type of the raw schemas' Arrow types."""
+    types = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.date32(): "DATE"}
+    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is None:
+        return "TIMESTAMP"
+    if arrow_type not in types:
+        raise IngestError(f"No DuckDB type is mapped for the Arrow type {arrow_type}.")
+    return types[arrow_type]
+
+
+def months_model(dataset: dlt.Dataset, selects: list[MonthSelect]) -> object:
+    """The months of one load as one dlt SQL model over the warehouse `dataset`, with the columns of their Arrow
+    schemas as hints (dlt evolves the table as it would for Arrow batches; a month without a column new upstream
+    gives NULL: UNION ALL BY NAME). dlt's loader runs it as one INSERT, so the load is all or nothing."""
+    schema = pa.unify_schemas([select.schema for select in selects])
+    body = " UNION ALL BY NAME ".join(select.sql for select in selects)
+    # The query reads files, not tables of the dataset: dlt is told not to resolve its columns against the schema.
+    query = f"SELECT {', '.join(map(sql_identifier, schema.names))} FROM ({body}) AS months"
+    relation = dataset(query, _execute_raw_query=True)
+    return dlt.mark.with_hints(relation, dlt.mark.make_hints(columns=py_arrow_to_table_schema_columns(schema)))
+
+
+def each_month(
+    months: list[Month], read: Callable[[Month], Iterator[pa.Table | MonthSelect]], tally: Tally
+) -> Iterator[pa.Table | MonthSelect]:
+    """Yields the batches (or SELECTs) of the months in turn, from `read(month)`, keeping count of each month's rows
+    in `tally`.
 
     Stops after a month once LOAD_ROWS rows are read: the months not read (not in `tally.files`) go in the next load.
     """

@@ -2,8 +2,14 @@
 
 Upstream publishes `trip-data/{yellow,green}_tripdata_YYYY-MM.parquet` and `misc/taxi_zone_lookup.csv`. The monthly
 files drift across eras (`airport_fee` becomes `Airport_fee` in 2023-02, ids go from int64 to int32 and counts from
-double to int64, `cbd_congestion_fee` appears in 2025-01); every batch is conformed to one Arrow schema here, so
-the raw tables stay consistent. Parquet is read in bounded record batches and handed to dlt as Arrow tables.
+double to int64, `cbd_congestion_fee` appears in 2025-01); every month is conformed to one schema here, so the raw
+tables stay consistent.
+
+Into the DuckDB warehouse a load is one dlt SQL model: a SELECT that reads the monthly files where they lie,
+renames and casts their columns and adds the lineage, run by the destination as one INSERT. Nothing is re-encoded
+in Python, and a load is all or nothing as before (a load interrupted after its extract reads the files again when
+the next ingest completes it). Into the lake (spark gateway), whose files dlt writes itself, the
+files are read in bounded record batches and handed to dlt as conformed Arrow tables.
 """
 
 from __future__ import annotations
@@ -14,8 +20,24 @@ import dlt
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 
-from ingest.common import IngestError, Month, Progress, Tally, conform, each_month, fetch, with_lineage
+from ingest.common import (
+    NAMING,
+    IngestError,
+    Month,
+    MonthSelect,
+    Progress,
+    Tally,
+    conform,
+    duckdb_type,
+    each_month,
+    fetch,
+    months_model,
+    sql_identifier,
+    sql_literal,
+    with_lineage,
+)
 
 TLC_BASE = "https://d37ci6vzurychx.cloudfront.net"
 BATCH_ROWS = 256_000
@@ -72,10 +94,9 @@ def trip_file(service: str, month: Month) -> str:
     return f"trip-data/{service}_tripdata_{month}.parquet"
 
 
-def read_trip_batches(local_path: str, source_file: str, service: str, month: Month) -> Iterator[pa.Table]:
-    """Yields a monthly trip file as conformed Arrow batches of at most BATCH_ROWS rows."""
-    schema = TRIP_SCHEMAS[service]
-    pickup = schema.field(1).name
+def open_trip_file(local_path: str, source_file: str, service: str) -> pq.ParquetFile:
+    """Opens a monthly trip file, refusing one that is not Parquet or not of this service."""
+    pickup = TRIP_SCHEMAS[service].field(1).name
     try:
         parquet = pq.ParquetFile(local_path)
     except Exception as error:
@@ -89,6 +110,13 @@ def read_trip_batches(local_path: str, source_file: str, service: str, month: Mo
             f"{source_file} has no column {pickup}: it is not a {service} trip file "
             f"(columns: {', '.join(parquet.schema_arrow.names[:8])}...)."
         )
+    return parquet
+
+
+def read_trip_batches(local_path: str, source_file: str, service: str, month: Month) -> Iterator[pa.Table]:
+    """Yields a monthly trip file as conformed Arrow batches of at most BATCH_ROWS rows."""
+    schema = TRIP_SCHEMAS[service]
+    parquet = open_trip_file(local_path, source_file, service)
     first_row, progress = 0, Progress(source_file)
     try:
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
@@ -105,29 +133,73 @@ def read_trip_batches(local_path: str, source_file: str, service: str, month: Mo
         ) from error
 
 
-def month_trips(service: str, month: Month, base: str) -> Iterator[pa.Table]:
-    """One month of one service's trips, fetched then read as conformed batches."""
+def trip_select(local_path: str, source_file: str, service: str, month: Month) -> MonthSelect:
+    """A monthly trip file as a DuckDB SELECT in the raw schema: the renames, casts, new columns and lineage of
+    read_trip_batches (the same `conform` decides them, on the file's schema), without reading a row."""
+    parquet = open_trip_file(local_path, source_file, service)
+    schema = with_lineage(conform(parquet.schema_arrow.empty_table(), TRIP_SCHEMAS[service]), "", month, 0).schema
+    upstream = {NAMING.normalize_identifier(field.name): field for field in parquet.schema_arrow}
+    lineage = {
+        "source_file": sql_literal(source_file),
+        "source_month": f"DATE '{month.first_day}'",
+        "source_row": "file_row_number",
+    }
+    selects = []
+    for field in schema:
+        found = upstream.get(field.name)
+        if field.name in lineage:
+            value = lineage[field.name]
+        elif found is None:
+            value = f"CAST(NULL AS {duckdb_type(field.type)})"
+        elif pa.types.is_timestamp(found.type) and found.type.tz:  # an instant: its UTC wall clock, as Arrow's cast
+            value = f"CAST(timezone('UTC', {sql_identifier(found.name)}) AS TIMESTAMP)"
+        elif found.type == field.type:
+            value = sql_identifier(found.name)
+        else:
+            value = f"CAST({sql_identifier(found.name)} AS {duckdb_type(field.type)})"
+        selects.append(f"{value} AS {sql_identifier(field.name)}")
+    return MonthSelect(
+        f"SELECT {', '.join(selects)} FROM read_parquet({sql_literal(local_path)}, file_row_number = true)",
+        schema,
+        parquet.metadata.num_rows,
+    )
+
+
+def month_trips(service: str, month: Month, base: str, as_select: bool = False) -> Iterator[pa.Table | MonthSelect]:
+    """One month of one service's trips, fetched then read as conformed batches (or as one SELECT)."""
     source_file = trip_file(service, month)
-    yield from read_trip_batches(str(fetch(base, source_file)), source_file, service, month)
+    local_path = str(fetch(base, source_file))
+    if as_select:
+        yield trip_select(local_path, source_file, service, month)
+    else:
+        yield from read_trip_batches(local_path, source_file, service, month)
 
 
-def trips(service: str, months: list[Month], base: str, tally: Tally | None = None) -> dlt.sources.DltResource:
-    """The given months of a service's trips (as many as a load takes: each_month), replacing their rows."""
-    pickup, dropoff = TRIP_SCHEMAS[service].names[1:3]
+def trips(
+    service: str, months: list[Month], base: str, tally: Tally | None = None, dataset: dlt.Dataset | None = None
+) -> dlt.sources.DltResource:
+    """The given months of a service's trips (as many as a load takes: each_month), replacing their rows.
+
+    With the warehouse's `dataset` the months are one SQL model that DuckDB runs; without, conformed Arrow batches.
+    """
+    tally = tally or Tally()
 
     @dlt.resource(
         name=f"{service}_trips",
         write_disposition={"disposition": "merge", "strategy": "delete-insert"},
         merge_key="source_month",
-        columns={
-            pickup: {"data_type": "timestamp", "timezone": False},
-            dropoff: {"data_type": "timestamp", "timezone": False},
-            "source_month": {"data_type": "date", "nullable": False},
-        },
+        columns=py_arrow_to_table_schema_columns(empty_trips(service).schema),
     )
     def monthly_trips() -> Iterator[pa.Table]:
-        yield from each_month(months, lambda month: month_trips(service, month, base), tally or Tally())
+        if dataset is None:
+            yield from each_month(months, lambda month: month_trips(service, month, base), tally)
+        else:
+            selects = list(each_month(months, lambda month: month_trips(service, month, base, True), tally))
+            if selects:
+                yield months_model(dataset, selects)
 
+    if dataset is not None:
+        monthly_trips.apply_hints(file_format="model")
     return monthly_trips
 
 

@@ -243,9 +243,14 @@ def test_parquet_with_wrong_column_type_is_refused(own_mirror: Path, data_dir: P
         fares = pa.chunked_array([pa.array(["twelve"] + fares.to_pylist()[1:], pa.string())])
         pq.write_table(table.set_column(table.column_names.index("fare_amount"), "fare_amount", fares), path)
 
+    good = path.read_bytes()
     before, after, stderr = land_then_break(data_dir, own_mirror, "yellow", "2024-09", break_fare)
     assert after == before
-    assert "yellow_tripdata_2024-09.parquet" in stderr and "twelve" in stderr
+    assert "yellow_tripdata_2024-09.parquet" in stderr and "twelve" in stderr and "Traceback" not in stderr
+    path.write_bytes(good)  # the refused load is not retried: the next ingest lands the file as it is now
+    again = run_ingest(data_dir, "--sources", "yellow", "--months", "2024-09", "--mirror", str(own_mirror))
+    assert again.returncode == 0 and "interrupted" not in again.stderr, again.stderr
+    assert month_fingerprints(data_dir) == before
 
 
 def test_zip_without_csv_is_refused(own_mirror: Path, data_dir: Path) -> None:
