@@ -15,7 +15,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ingest.common import IngestError, Month, Progress, Tally, conform, each_month, fetch, with_lineage
+from ingest.common import (
+    IngestError,
+    Month,
+    Progress,
+    Tally,
+    conform,
+    each_month,
+    fetch,
+    in_row_groups,
+    with_lineage,
+)
 
 CITIBIKE_BASE = "https://s3.amazonaws.com/tripdata"
 BLOCK_BYTES = 16 << 20
@@ -138,7 +148,7 @@ def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterat
 def month_rides(month: Month, base: str) -> Iterator[pa.Table]:
     """One month of Citi Bike rides, fetched then read as conformed batches."""
     source_file = zip_file(month)
-    yield from read_ride_batches(str(fetch(base, source_file)), source_file, month)
+    yield from in_row_groups(read_ride_batches(str(fetch(base, source_file)), source_file, month))
 
 
 def rides(months: list[Month], base: str, tally: Tally | None = None) -> dlt.sources.DltResource:

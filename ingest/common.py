@@ -33,6 +33,7 @@ MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
 PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
+DUCKDB_ROW_GROUP_ROWS = 122_880  # rows in a DuckDB row group
 LOAD_ROWS = 1_000_000  # a load takes the next month while it holds fewer rows: small files share a load, big get one
 
 
@@ -140,6 +141,25 @@ def each_month(
             yield table
         tally.files[month] = FETCHED[-1]
     tally.reading = None
+
+
+def in_row_groups(tables: Iterator[pa.Table], rows: int = 4 * DUCKDB_ROW_GROUP_ROWS) -> Iterator[pa.Table]:
+    """Re-cuts a stream of Arrow tables into tables of exactly `rows` rows (the last one shorter; a change of schema
+    ends a table too). dlt writes each as one Parquet row group, and DuckDB inserts whole row groups of its own: a
+    part-filled one costs it a rewrite at the next checkpoint (seconds for a month of rides) and room in the file."""
+    pending: list[pa.Table] = []
+    for table in tables:
+        if pending and table.schema != pending[0].schema:
+            yield pa.concat_tables(pending)
+            pending = []
+        pending.append(table)
+        held = pa.concat_tables(pending)
+        while held.num_rows >= rows:
+            yield held.slice(0, rows)
+            held = held.slice(rows)
+        pending = [held] if held.num_rows else []
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def parse_months(spec: str) -> list[Month]:
