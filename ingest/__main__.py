@@ -1,11 +1,12 @@
 """Land raw data with dlt: `python -m ingest [--sources ...] [--months YYYY-MM[:YYYY-MM]] [--mirror DIR-or-URL]`.
 
 The months of a source land in one dlt load, or one per run of consecutive months that are all new to the table
-(appended) or all landed already (merged): every file of the load is downloaded and read completely before anything
-is written, then dlt replaces those months' rows, and only those, in one transaction (merge on `source_month`). A
-failure in a month's file stops that source with a one-paragraph message naming the file: the months before it land,
-in a load of their own, and the warehouse keeps the failing month and the later ones as they were; the other sources
-go on.
+(appended) or all landed already (merged): every file of the load is downloaded and checked (a CSV or JSON read
+completely, a taxi Parquet file's footer) before anything is written, then dlt replaces those months' rows, and only
+those, in one transaction (merge on `source_month`). A failure in a month's file stops that source with a
+one-paragraph message naming the file: the months before it land, in a load of their own, and the warehouse keeps
+the failing month and the later ones as they were; the other sources go on. A taxi file DuckDB refuses while it
+inserts (a damaged page, a value that does not convert) fails its whole load the same way, naming its files.
 
 On the `spark` gateway the same resources land as Parquet files in the lake instead, one load per month (its files
 are named by it), a month replaced by files, and every raw table is registered in Spark's catalog at the end
