@@ -139,14 +139,19 @@ def pipeline(dataset: str, key: str = lake.STATIC) -> dlt.Pipeline:
     )
 
 
-def root_cause(error: BaseException) -> BaseException:
-    """The IngestError inside dlt's step wrappers, if there is one."""
+def first_cause(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of `kind` in the chain of `error` (itself, then its causes), or None."""
     seen = error
     while seen is not None:
-        if isinstance(seen, IngestError):
+        if isinstance(seen, kind):
             return seen
         seen = seen.__cause__ or seen.__context__
-    return error
+    return None
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The IngestError inside dlt's step wrappers, if there is one."""
+    return first_cause(error, IngestError) or error
 
 
 def finish_interrupted(pipe: dlt.Pipeline) -> None:
@@ -237,14 +242,7 @@ def rejected_by_duckdb(error: PipelineStepFailed) -> BaseException | None:
     """DuckDB's own error when the warehouse refused a load's rows (a SQL model reading a damaged file or a column
     that does not convert), None when the load failed for another reason (a full disk: it resumes once there is
     space)."""
-    if faults.cause(error):
-        return None
-    seen = error.exception
-    while seen is not None:
-        if isinstance(seen, duckdb.Error):
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return None
+    return None if faults.cause(error) else first_cause(error.exception, duckdb.Error)
 
 
 def landing_error(name: str, months: list[Month], error: PipelineStepFailed, tally: Tally) -> LandingFailed:

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import dlt
 import numpy as np
 import pyarrow as pa
+import sqlglot
 from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.helpers.requests import Client
@@ -93,23 +94,13 @@ class MonthSelect:
 
 
 def sql_literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+    """A SQL string literal (sqlglot quotes it)."""
+    return sqlglot.exp.Literal.string(text).sql("duckdb")
 
 
 def sql_identifier(name: str) -> str:
-    """A quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def duckdb_type(arrow_type: pa.DataType) -> str:
-    """The DuckDB type of the raw schemas' Arrow types."""
-    types = {pa.int64(): "BIGINT", pa.float64(): "DOUBLE", pa.string(): "VARCHAR", pa.date32(): "DATE"}
-    if pa.types.is_timestamp(arrow_type) and arrow_type.tz is None:
-        return "TIMESTAMP"
-    if arrow_type not in types:
-        raise IngestError(f"No DuckDB type is mapped for the Arrow type {arrow_type}.")
-    return types[arrow_type]
+    """A quoted SQL identifier (sqlglot quotes it)."""
+    return sqlglot.exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 def months_model(dataset: dlt.Dataset, selects: list[MonthSelect]) -> object:

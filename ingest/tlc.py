@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import dlt
+import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -30,7 +31,6 @@ from ingest.common import (
     Progress,
     Tally,
     conform,
-    duckdb_type,
     each_month,
     fetch,
     months_model,
@@ -139,6 +139,7 @@ def trip_select(local_path: str, source_file: str, service: str, month: Month) -
     parquet = open_trip_file(local_path, source_file, service)
     schema = with_lineage(conform(parquet.schema_arrow.empty_table(), TRIP_SCHEMAS[service]), "", month, 0).schema
     upstream = {NAMING.normalize_identifier(field.name): field for field in parquet.schema_arrow}
+    duckdb_types = dict(zip(schema.names, map(str, duckdb.from_arrow(schema.empty_table()).types), strict=True))
     lineage = {
         "source_file": sql_literal(source_file),
         "source_month": f"DATE '{month.first_day}'",
@@ -150,13 +151,13 @@ def trip_select(local_path: str, source_file: str, service: str, month: Month) -
         if field.name in lineage:
             value = lineage[field.name]
         elif found is None:
-            value = f"CAST(NULL AS {duckdb_type(field.type)})"
+            value = f"CAST(NULL AS {duckdb_types[field.name]})"
         elif pa.types.is_timestamp(found.type) and found.type.tz:  # an instant: its UTC wall clock, as Arrow's cast
             value = f"CAST(timezone('UTC', {sql_identifier(found.name)}) AS TIMESTAMP)"
         elif found.type == field.type:
             value = sql_identifier(found.name)
         else:
-            value = f"CAST({sql_identifier(found.name)} AS {duckdb_type(field.type)})"
+            value = f"CAST({sql_identifier(found.name)} AS {duckdb_types[field.name]})"
         selects.append(f"{value} AS {sql_identifier(field.name)}")
     return MonthSelect(
         f"SELECT {', '.join(selects)} FROM read_parquet({sql_literal(local_path)}, file_row_number = true)",
