@@ -66,7 +66,7 @@ from checks.scan import (
 from gateway import GatewayError, data_dir, faults
 from gateway.children import Interrupted, forwarding
 from gateway.lock import WarehouseBusy, warehouse_lock
-from ingest.common import IngestError
+from ingest.months import IngestError
 from ops import recover
 from ops.common import WorkflowError
 from ops.run import gated_run, unchecked_months

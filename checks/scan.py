@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import duckdb
 import yaml
-from jinja2 import TemplateError, meta
-from sqlmesh.utils import yaml as sqlmesh_yaml
+from jinja2 import Environment, TemplateError, meta
+from sqlglot import exp
 
 import gateway
 from checks.soda_core import (
@@ -43,9 +44,8 @@ from checks.soda_core import (
     pinned_templates,
     telemetry_is_off,
 )
-from gateway import warehouse_path
+from gateway import ACCEPTED_TABLE, warehouse_path
 from gateway.spark import SPARK_COLUMNS_VIEW, to_spark
-from macros.gate import ACCEPTED_TABLE
 from ops.common import MONTHLY_RAW_TABLES
 from ops.readiness import month_runs
 
@@ -249,10 +249,15 @@ def load_thresholds(path: Path) -> dict[str, str]:
 
 
 def models_start_month() -> str:
-    """The first month the models build (config.yaml model_defaults.start): raw months before it are not checked."""
+    """The first month the models build (config.yaml model_defaults.start): raw months before it are not checked.
+
+    config.yaml is a Jinja template over env_var(), as SQLMesh renders it; rendered here with jinja2 itself, so that
+    a scan does not import SQLMesh (over a second at every gate)."""
     try:
-        start = str(sqlmesh_yaml.load(PROJECT_DIR / "config.yaml")["model_defaults"]["start"])  # a Jinja template
-    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        template = Environment().from_string((PROJECT_DIR / "config.yaml").read_text())
+        config = yaml.safe_load(template.render(env_var=lambda name, default=None: os.environ.get(name, default)))
+        start = str(config["model_defaults"]["start"])
+    except (OSError, KeyError, TypeError, TemplateError, yaml.YAMLError):
         return "1900-01-01"
     return f"{start[:7]}-01"
 
@@ -457,10 +462,11 @@ def accepted_months_relation(path: Path) -> str:
         exists = spark.session().catalog.tableExists(ACCEPTED_TABLE)
         return ACCEPTED_TABLE if exists else NO_ACCEPTED_MONTHS
     try:
+        schema, name = (exp.Literal.string(part).sql() for part in ACCEPTED_TABLE.split("."))
         with duckdb.connect(str(path), read_only=True) as connection:
-            exists = connection.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'gate' AND table_name = ?",
-                [ACCEPTED_TABLE.split(".")[1]],
+            # No bound parameter: binding one makes DuckDB import pandas, 0.6 s of every scan.
+            exists = connection.sql(
+                f"SELECT count(*) FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {name}"
             ).fetchone()[0]
     except duckdb.Error:
         exists = 0  # no readable warehouse: the preflight says so

@@ -95,6 +95,11 @@ class PinnedScan(Scan):
             self._logs.error(message=f"Error resolving {definition}: {error}", location=location, exception=error)
             return None
 
+    def build_scan_results(self) -> dict:
+        """Soda's results document for Soda Cloud and get_scan_results(), which the gate does not use: it reads the
+        checks themselves (checks/scan.py). Building it dumps every check's definition to YAML, 0.7 s a scan."""
+        return {}
+
     def get_variable(self, variable_name: str, default_value: str | None = None) -> str | None:
         """Soda's lookup of a scan variable (freshness checks' NOW), without os.environ first."""
         return self._variables.get(variable_name, default_value)

@@ -20,6 +20,8 @@ ENGINES = {"local": "duckdb", "postgres": "duckdb", "spark": "spark"}
 # variable that carries its token to the commands allowed to read meanwhile (as macros/gate.py names them).
 JOURNAL_SCHEMA = "candidate_undo"
 CANDIDATE_TOKEN = "MOBILITY_CANDIDATE_TOKEN"
+# The raw months passing scans accepted (checks/approvals.py writes it, the scan and macros/gate.py read it).
+ACCEPTED_TABLE = "gate.accepted_months"
 
 
 class GatewayError(Exception):

@@ -35,7 +35,8 @@ import gateway
 from gateway import GatewayError, data_dir, faults, pending, warehouse_path
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
-from ingest.common import FETCHED, IngestError, Month, Tally, check_mirror, parse_months
+from ingest.common import FETCHED, Tally, check_mirror
+from ingest.months import IngestError, Month, parse_months
 
 EXIT_BUSY = 75  # the warehouse is held by another writer (EX_TEMPFAIL: try again later), as every workflow command
 

@@ -7,10 +7,8 @@ gets a local file back, whether the base is the real upstream, a mirror folder o
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -28,51 +26,14 @@ from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.helpers.requests import Client
 
-from gateway import GatewayError, data_dir
+from gateway import data_dir
+from ingest.months import IngestError, Month
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
 PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
 DUCKDB_ROW_GROUP_ROWS = 122_880  # rows in a DuckDB row group
 LOAD_ROWS = 1_000_000  # a load takes the next month while it holds fewer rows: small files share a load, big get one
-
-
-class IngestError(GatewayError):
-    """A source could not be loaded; the message names the file or request and what to do."""
-
-
-@dataclass(frozen=True)
-class Month:
-    """A calendar month, the unit every trip source is loaded and replaced by."""
-
-    year: int
-    month: int
-
-    @classmethod
-    def parse(cls, text: str) -> Month:
-        """Parses YYYY-MM, refusing anything else."""
-        match = MONTH_RE.match(text.strip())
-        if not match:
-            raise IngestError(f"'{text}' is not a month: write it as YYYY-MM, for example 2024-09.")
-        return cls(int(match.group(1)), int(match.group(2)))
-
-    @property
-    def first_day(self) -> dt.date:
-        """The first day of the month."""
-        return dt.date(self.year, self.month, 1)
-
-    @property
-    def last_day(self) -> dt.date:
-        """The last day of the month."""
-        return self.next().first_day - dt.timedelta(days=1)
-
-    def next(self) -> Month:
-        """The following month."""
-        return Month(self.year + self.month // 12, self.month % 12 + 1)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
 
 
 @dataclass
@@ -151,20 +112,6 @@ def in_row_groups(tables: Iterator[pa.Table], rows: int = 4 * DUCKDB_ROW_GROUP_R
         pending = [held] if held.num_rows else []
     if pending:
         yield pa.concat_tables(pending)
-
-
-def parse_months(spec: str) -> list[Month]:
-    """Parses `YYYY-MM` or `YYYY-MM:YYYY-MM` (inclusive) into the list of months."""
-    parts = spec.split(":")
-    if len(parts) > 2:
-        raise IngestError(f"MONTHS='{spec}' has more than one ':'; write YYYY-MM or YYYY-MM:YYYY-MM.")
-    first, last = Month.parse(parts[0]), Month.parse(parts[-1])
-    if last.first_day < first.first_day:
-        raise IngestError(f"MONTHS='{spec}' ends before it starts; write the earlier month first.")
-    months = [first]
-    while months[-1] != last:
-        months.append(months[-1].next())
-    return months
 
 
 def check_mirror(mirror: str | None) -> str | None:

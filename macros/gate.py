@@ -33,7 +33,7 @@ if t.TYPE_CHECKING:
 
 APPROVALS_TABLE = "gate.approved_snapshots"
 STATE_MOVED_TABLE = "state_moved"  # gate.state_moved: written by `make state-to-postgres` (ops/state.py)
-ACCEPTED_TABLE = "gate.accepted_months"
+ACCEPTED_TABLE = "gate.accepted_months"  # gateway.ACCEPTED_TABLE
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 SPARK_CANDIDATE_MARKER = ".candidate"  # in spark/: names the copy ops/candidate.py put aside
 JOURNAL_SCHEMA = "candidate_undo"  # ops/candidate.py's undo journal in the DuckDB warehouse (gateway.JOURNAL_SCHEMA)

@@ -45,7 +45,7 @@ import duckdb
 
 import gateway as gateways
 from gateway import GATEWAY_VARIABLE
-from ingest.common import IngestError, Month, parse_months
+from ingest.months import IngestError, Month, parse_months
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REFERENCE_SCALE = 0.1

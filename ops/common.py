@@ -7,12 +7,14 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from sqlmesh import Context
-from sqlmesh.core.console import Console, NoopConsole, get_console, set_console
+from typing import TYPE_CHECKING
 
 from gateway import WarehouseUnreadable, children, data_dir, spark
 from gateway.lock import WarehouseBusy
+
+if TYPE_CHECKING:  # SQLMesh is imported where a context is opened: the scan uses this module and starts without it
+    from sqlmesh import Context
+    from sqlmesh.core.console import Console
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The monthly raw tables dlt lands (`source_month` is their merge key): what `make restate` restates downstream of.
@@ -63,6 +65,9 @@ def run_sqlmesh(args: list[str], data_dir: Path | None = None) -> int:
 @contextmanager
 def sqlmesh_context(console: Console | None = None, load: bool = True) -> Iterator[Context]:
     """A SQLMesh context on the project, closed afterwards so that the next process can open the warehouse."""
+    from sqlmesh import Context
+    from sqlmesh.core.console import NoopConsole, get_console, set_console
+
     previous = get_console()
     set_console(console or NoopConsole())
     context = Context(paths=str(PROJECT_DIR), load=load)

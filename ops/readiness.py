@@ -18,14 +18,17 @@ import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from sqlglot import exp
-from sqlmesh import Context
 
 import gateway
 from gateway import warehouse_path
 from ops.common import MONTHLY_RAW_TABLES, PROJECT_DIR
+
+if TYPE_CHECKING:
+    from sqlmesh import Context
 
 
 def model_inputs(context: Context) -> dict[str, tuple[list[str], str]]:
@@ -104,6 +107,8 @@ def waiting_lines(waits: dict[str, dict[str, list[str]]]) -> list[str]:
 
 def report(path: Path | None = None) -> str:
     """The readiness report as text."""
+    from sqlmesh import Context  # here, not at the top: the scan imports month_runs and must start without SQLMesh
+
     path = path or warehouse_path()
     context = Context(paths=str(PROJECT_DIR), load=True)
     try:

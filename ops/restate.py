@@ -41,7 +41,7 @@ from checks.approvals import record_accepted_months
 from gateway import GatewayError, faults, pending
 from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
-from ingest.common import IngestError, Month, parse_months
+from ingest.months import IngestError, Month, parse_months
 from ops import recover
 from ops.candidate import Candidate, Reader, Slice, candidate
 from ops.common import (

@@ -41,7 +41,8 @@ from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES, raw_reader, table_exists
-from ingest.common import IngestError, Month, check_mirror, parse_months
+from ingest.common import check_mirror
+from ingest.months import IngestError, Month, parse_months
 from macros.gate import unaccepted_months
 from ops import recover, restate
 from ops.candidate import candidate
