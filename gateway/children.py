@@ -5,6 +5,9 @@ SIGTERM and SIGHUP sent to the command are passed on to its child, and the comma
 before it stops with `Interrupted`, which its main turns into the closing summary and exit code 128 + signal.
 Ctrl-C reaches the child from the terminal directly (the same process group), so SIGINT is not passed on a second
 time: the command waits for the child to stop, then stops the same way.
+
+A step run in the command's own process instead (`make restate`'s plan: SQLMesh is loaded there already) is stopped
+where it is by the same signals (`stoppable`), and the command then stops with `Interrupted` just the same.
 """
 
 from __future__ import annotations
@@ -67,3 +70,31 @@ def call(command: list[str], **options) -> int:
     process = subprocess.Popen(command, **options)
     with forwarding(process):
         return process.wait()
+
+
+@contextlib.contextmanager
+def stoppable() -> Iterator[None]:
+    """While the body runs in this process, TERM, HUP and Ctrl-C stop it where it is (DuckDB interrupts its query);
+    the body then ends with Interrupted, also when the code it ran caught the stop and carried on or reported failure.
+    """
+    received: list[int] = []
+
+    def stop(number: int, _frame) -> None:
+        received.append(number)
+        raise Interrupted(number)
+
+    try:
+        previous = {number: signal.signal(number, stop) for number in (*FORWARDED, signal.SIGINT)}
+    except ValueError:  # not the main thread: signals cannot be handled here, the step simply runs
+        yield
+        return
+    try:
+        yield
+    except Exception:
+        if not received:
+            raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if received:
+        raise Interrupted(received[0])

@@ -9,9 +9,10 @@ it, so the cost is the months', not the warehouse's; on Spark the local folders 
 1. journal the rows of the restated months of the table behind every restated mart, and SQLMesh's state and the
            gate's tables (small), saved in the warehouse's `candidate_undo` schema (Spark: `spark-before-restate/`);
 2. restate `sqlmesh plan --restate-model <each incremental mart> --start <first day> --end <last day>` for
-           prod: every incremental model downstream of the monthly raw tables recomputes exactly those months, with
-           its blocking audits (the views between raw and marts are left as they are); the before_all gate lets
-           the journal's own commands through (they carry its token) and refuses any other;
+           prod (on DuckDB SQLMesh's `Context.plan` in this process; on Spark the command as a child): every
+           incremental model downstream of the monthly raw tables recomputes exactly those months, with its blocking
+           audits (the views between raw and marts are left as they are); the before_all gate lets the journal's
+           own commands through (they carry its token) and refuses any other;
 3. gate    `python -m checks.scan --env prod --start-month M --end-month M` (Soda, read-only);
 4. keep    the journal is dropped (on Spark the copy put aside is deleted), or played back in one transaction (on
            Spark the copy is put back): prod is exactly as before.
@@ -32,14 +33,17 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlglot.errors import SqlglotError
 from sqlmesh import Context
+from sqlmesh.core.console import create_console
 from sqlmesh.core.dialect import normalize_model_name
 from sqlmesh.utils.dag import DAG
+from sqlmesh.utils.errors import SQLMeshError
 
 import gateway
 from checks.approvals import record_accepted_months
 from gateway import GatewayError, faults, pending
-from gateway.children import Interrupted, call
+from gateway.children import Interrupted, call, stoppable
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.months import IngestError, Month, parse_months
 from ops import recover
@@ -131,15 +135,39 @@ def restate_runs(data: Path, marts: list[Mart], runs: list[tuple[Month, Month]])
     """Plans and applies one prod restatement per run of months on the candidate; False when one fails.
 
     The restated models are the incremental marts themselves, not the raw tables above them: restating a raw table
-    would also recreate every view between it and the marts and run those views' audits over all their months."""
-    restate = [argument for mart in marts for argument in ("--restate-model", mart.view)]
-    for first, last in runs:
-        print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
-        window = ["--start", str(first.first_day), "--end", str(last.last_day)]
-        flags = ["--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter"]
-        if run_sqlmesh(["plan", *restate, *window, *flags], data_dir=data) != 0:
-            return False
+    would also recreate every view between it and the marts and run those views' audits over all their months.
+
+    On DuckDB the plans run in this process, which has SQLMesh loaded already: `sqlmesh plan` as a child would import
+    it and load the project again, about two seconds of every restatement. On Spark the plan stays a child process,
+    as every Spark step is (ops/common.py): the embedded metastore admits one session at a time."""
+    if gateway.engine() != "duckdb":
+        return all(plan_in_child(data, marts, first, last) for first, last in runs)
+    with stoppable(), sqlmesh_context(console=create_console()) as context:
+        for first, last in runs:
+            print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
+            try:
+                context.plan(
+                    restate_models=[mart.view for mart in marts],
+                    start=first.first_day,
+                    end=last.last_day,
+                    auto_apply=True,
+                    no_prompts=True,
+                    skip_tests=True,
+                    skip_linter=True,
+                )
+            except (SQLMeshError, SqlglotError, ValueError) as error:  # what `sqlmesh plan` reports and exits 1 for
+                print(f"Error: {error}", flush=True)
+                return False
     return True
+
+
+def plan_in_child(data: Path, marts: list[Mart], first: Month, last: Month) -> bool:
+    """`sqlmesh plan --restate-model ...` of months first..last as a child process on the candidate; True when done."""
+    print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
+    restate = [argument for mart in marts for argument in ("--restate-model", mart.view)]
+    window = ["--start", str(first.first_day), "--end", str(last.last_day)]
+    flags = ["--auto-apply", "--no-prompts", "--skip-tests", "--skip-linter"]
+    return run_sqlmesh(["plan", *restate, *window, *flags], data_dir=data) == 0
 
 
 def scan(data: Path, months: list[Month], override: str | None = None, step: str = "restate") -> bool:

@@ -23,12 +23,15 @@ if AFTER:
 
     evaluator.SnapshotEvaluator._promote_snapshot = _promote_then_die
 
-# With FAULT_KILL_AFTER_RESTATED=<model name>, a prod restatement SIGKILLs the process that started it (make restate)
-# and then itself right after that model's table holds the restated rows: the window in which the warehouse holds
-# restated months that have not passed their checks.
+# With FAULT_KILL_AFTER_RESTATED=<model name>, a prod restatement SIGKILLs `make restate` right after that model's
+# table holds the restated rows: the window in which the warehouse holds restated months that have not passed their
+# checks. The plan runs in the restating process on DuckDB; where it is a `sqlmesh plan` child (Spark), the process
+# that started it goes first.
 RESTATED = os.environ.get("FAULT_KILL_AFTER_RESTATED")
 
 if RESTATED:
+    import sys
+
     from sqlmesh.core.snapshot import evaluator as snapshot_evaluator
 
     evaluate_one = snapshot_evaluator.SnapshotEvaluator.evaluate
@@ -36,7 +39,8 @@ if RESTATED:
     def _evaluate_then_die(self, snapshot, *args, **kwargs):
         result = evaluate_one(self, snapshot, *args, **kwargs)
         if snapshot.name.endswith(f'."{RESTATED}"'):
-            os.kill(os.getppid(), signal.SIGKILL)
+            if os.path.basename(sys.argv[0]) == "sqlmesh":
+                os.kill(os.getppid(), signal.SIGKILL)
             os.kill(os.getpid(), signal.SIGKILL)
         return result
 
