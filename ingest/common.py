@@ -1,4 +1,4 @@
-"""What every source shares: months, base locations, downloads and the Arrow schema helpers.
+"""What every source shares: base locations, downloads and the Arrow schema helpers (months: ingest/months.py).
 
 A source never opens a URL or a folder by itself: it asks `fetch()` for a relative path (the upstream layout) and
 gets a local file back, whether the base is the real upstream, a mirror folder or a mirror served over HTTP.
