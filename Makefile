@@ -44,6 +44,9 @@ $(STAMP): requirements.lock
 	python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv
 	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode --quiet -r requirements.lock
+	@# pyspark ships as a source distribution: every install builds it anew into uv's cache (about 1.6 GB each);
+	@# prune drops the builds no install refers to any more, so repeated setups do not fill the disk
+	$(VENV)/bin/uv cache prune --quiet
 	@touch $@
 
 sample: $(STAMP) ## Write a deterministic sample mirror: MONTHS=YYYY-MM[:YYYY-MM] SCALE=0.01 (1 = real volume)
