@@ -79,6 +79,22 @@ def sqlmesh_context(console: Console | None = None, load: bool = True) -> Iterat
         set_console(previous)
 
 
+def sqlmesh_in_process(step: Callable[[Context], bool]) -> bool:
+    """Runs `step(context)` in this process as the `sqlmesh` CLI would: on its terminal console, stopped where it is by
+    TERM, HUP or Ctrl-C (children.stoppable), and the errors the CLI reports and exits 1 for printed as it prints
+    them: then False. Otherwise what `step` returns."""
+    from sqlglot.errors import SqlglotError
+    from sqlmesh.core.console import create_console
+    from sqlmesh.utils.errors import SQLMeshError
+
+    with children.stoppable(), sqlmesh_context(console=create_console()) as context:
+        try:
+            return step(context)
+        except (SQLMeshError, SqlglotError, ValueError) as error:
+            print(f"Error: {error}", flush=True)
+            return False
+
+
 def prod_exists(context: Context) -> bool:
     """True once prod has been promoted (SQLMesh's state has an environment named prod)."""
     return context.state_reader.get_environment("prod") is not None

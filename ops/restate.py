@@ -33,17 +33,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlglot.errors import SqlglotError
 from sqlmesh import Context
-from sqlmesh.core.console import create_console
 from sqlmesh.core.dialect import normalize_model_name
 from sqlmesh.utils.dag import DAG
-from sqlmesh.utils.errors import SQLMeshError
 
 import gateway
 from checks.approvals import record_accepted_months
 from gateway import GatewayError, faults, pending
-from gateway.children import Interrupted, call, stoppable
+from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest.months import IngestError, Month, parse_months
 from ops import recover
@@ -56,6 +53,7 @@ from ops.common import (
     prod_exists,
     run_sqlmesh,
     sqlmesh_context,
+    sqlmesh_in_process,
 )
 
 EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
@@ -142,23 +140,22 @@ def restate_runs(data: Path, marts: list[Mart], runs: list[tuple[Month, Month]])
     as every Spark step is (ops/common.py): the embedded metastore admits one session at a time."""
     if gateway.engine() != "duckdb":
         return all(plan_in_child(data, marts, first, last) for first, last in runs)
-    with stoppable(), sqlmesh_context(console=create_console()) as context:
+
+    def plans(context: Context) -> bool:
         for first, last in runs:
             print(f"[restate] {first}..{last}: recomputing prod on the candidate", flush=True)
-            try:
-                context.plan(
-                    restate_models=[mart.view for mart in marts],
-                    start=first.first_day,
-                    end=last.last_day,
-                    auto_apply=True,
-                    no_prompts=True,
-                    skip_tests=True,
-                    skip_linter=True,
-                )
-            except (SQLMeshError, SqlglotError, ValueError) as error:  # what `sqlmesh plan` reports and exits 1 for
-                print(f"Error: {error}", flush=True)
-                return False
-    return True
+            context.plan(
+                restate_models=[mart.view for mart in marts],
+                start=first.first_day,
+                end=last.last_day,
+                auto_apply=True,
+                no_prompts=True,
+                skip_tests=True,
+                skip_linter=True,
+            )
+        return True
+
+    return sqlmesh_in_process(plans)
 
 
 def plan_in_child(data: Path, marts: list[Mart], first: Month, last: Month) -> bool:

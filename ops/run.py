@@ -33,14 +33,11 @@ from urllib.parse import urlparse
 
 import duckdb
 import requests
-from sqlglot.errors import SqlglotError
-from sqlmesh.core.console import create_console
 from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
-from sqlmesh.utils.errors import SQLMeshError
 
 import gateway
 from gateway import GatewayError, faults, warehouse_path
-from gateway.children import Interrupted, call, stoppable
+from gateway.children import Interrupted, call
 from gateway.lock import WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES, raw_reader, table_exists
@@ -49,7 +46,7 @@ from ingest.months import IngestError, Month, parse_months
 from macros.gate import unaccepted_months
 from ops import recover, restate
 from ops.candidate import candidate
-from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context
+from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context, sqlmesh_in_process
 from ops.restate import has_prod
 
 EXIT_BUSY = 75
@@ -158,12 +155,7 @@ def sqlmesh_run(data: Path) -> bool:
     where it is on TERM, HUP or Ctrl-C. On Spark it stays a child process, as every Spark step is (ops/common.py)."""
     if gateway.engine() != "duckdb":
         return run_sqlmesh(["run"], data_dir=data) == 0
-    with stoppable(), sqlmesh_context(console=create_console()) as context:
-        try:
-            return not context.run("prod").is_failure
-        except (SQLMeshError, SqlglotError, ValueError) as error:  # what `sqlmesh run` reports and exits 1 for
-            print(f"Error: {error}", flush=True)
-            return False
+    return sqlmesh_in_process(lambda context: not context.run("prod").is_failure)
 
 
 def gated_run(override: str | None = None, step: str = "run") -> int:
