@@ -6,7 +6,8 @@ completely, a taxi Parquet file's footer) before anything is written, then dlt r
 those, in one transaction (merge on `source_month`). A failure in a month's file stops that source with a
 one-paragraph message naming the file: the months before it land, in a load of their own, and the warehouse keeps
 the failing month and the later ones as they were; the other sources go on. A taxi file DuckDB refuses while it
-inserts (a damaged page, a value that does not convert) fails its whole load the same way, naming its files.
+inserts (a damaged page, a value that does not convert) fails its load; the months of that load then land one per
+load up to it, and the error names its file, so it keeps out the same months as a file that fails to read.
 
 On the `spark` gateway the same resources land as Parquet files in the lake instead, one load per month (its files
 are named by it), a month replaced by files, and every raw table is registered in Spark's catalog at the end
@@ -224,11 +225,12 @@ def span(months: list[Month]) -> str:
 
 
 class LandingFailed(IngestError):
-    """A load failed; `month` is the month whose file was being read, when dlt wrote nothing of the load."""
+    """A load failed; `month` is the month whose file was being read, when dlt wrote nothing of the load, and
+    `refused` the months of a load DuckDB refused while it inserted them (it wrote nothing of them either)."""
 
-    def __init__(self, message: str, label: str, month: Month | None) -> None:
+    def __init__(self, message: str, label: str, month: Month | None, refused: list[Month] | None = None) -> None:
         super().__init__(message)
-        self.label, self.month = label, month
+        self.label, self.month, self.refused = label, month, refused or []
 
 
 class _RefusedLoadReported(logging.Filter):
@@ -259,13 +261,14 @@ def landing_error(name: str, months: list[Month], error: PipelineStepFailed, tal
     if refused is not None and tally.files:
         files = ", ".join(str(path) for path in tally.files.values())
         return LandingFailed(
-            f"{label}: DuckDB could not load {files}: {str(refused).splitlines()[0]}. Nothing of {what} was "
+            f"DuckDB could not load {files}: {str(refused).splitlines()[0]}. Nothing of {what} was "
             "written. The file is damaged or has a column of an unexpected type: fetch it again, or fix MIRROR.",
             label,
             None,
+            list(tally.files),
         )
     return LandingFailed(
-        f"{label}: dlt failed in step '{error.step}': {cause}. Nothing of {what} was written; run the ingest again.",
+        f"dlt failed in step '{error.step}': {cause}. Nothing of {what} was written; run the ingest again.",
         label,
         month,
     )
@@ -379,6 +382,8 @@ def land(name: str, months: list[Month], base: str, before_run: dict[str, set[st
 
     When a month's file fails, dlt has written nothing of the load: the months before it land in a load of their own
     (marked pending again first), only the failing month stays pending, and the error is raised: the source stops.
+    When DuckDB refuses a load of several months' files, they land again one month per load, up to the one it
+    refuses, so a damaged file keeps out only its own month and the later ones, as a file that fails to read does.
     """
     source = SOURCES[name]
     table = f"{source.dataset}.{source.table}"
@@ -397,15 +402,25 @@ def land(name: str, months: list[Month], base: str, before_run: dict[str, set[st
         try:
             results = load(name, remaining, base)
         except LandingFailed as error:
-            if error.month is None:
+            if error.month is None and len(error.refused) < 2:
                 raise  # the months stay pending if they were marked: a restatement redoes them
+            failure = error
+        else:
+            failure = None
+        if failure is not None:  # outside the except: a failure of the loads below must not chain to this one
             for month in remaining:  # dlt wrote nothing: only the failing month stays pending, the others land again
-                if added[month] and month != error.month:
+                if added[month] and month != failure.month:
                     pending.withdraw(table, month.first_day)
-            failed = remaining.index(error.month)
+            if failure.month is None:
+                for month in failure.refused:  # raises at the month DuckDB refuses
+                    land(name, [month], base, before_run, landed)
+                if remaining[len(failure.refused) :]:
+                    land(name, remaining[len(failure.refused) :], base, before_run, landed)
+                return
+            failed = remaining.index(failure.month)
             if failed:
                 land(name, remaining[:failed], base, before_run, landed)
-            raise
+            raise failure
         for result, month in zip(results, remaining or [None], strict=False):
             result["late"] = bool(month and late[month])
             result["changed"] = result["changed"] or result["late"]

@@ -203,6 +203,35 @@ def test_big_months_land_in_loads_of_their_own(
     assert [(e["month"], e["rows"]) for e in summary] == [(month, rows) for month, (rows, _, _) in months.items()]
 
 
+def test_a_file_duckdb_refuses_in_a_load_of_months_keeps_out_only_its_month_and_the_later_ones(
+    own_mirror: Path, data_dir: Path
+) -> None:
+    trips = own_mirror / "trip-data"
+    shutil.copy(trips / "yellow_tripdata_2024-09.parquet", trips / "yellow_tripdata_2024-08.parquet")
+    shutil.copy(trips / "yellow_tripdata_2024-10.parquet", trips / "yellow_tripdata_2024-11.parquet")
+    break_fare(trips / "yellow_tripdata_2024-10.parquet")  # readable: only DuckDB's insert finds "twelve"
+    result = run_ingest(data_dir, "--sources", "yellow", "--months", "2024-08:2024-11", "--mirror", str(own_mirror))
+    assert result.returncode == 1
+    assert "error: yellow 2024-10: DuckDB could not load" in result.stderr and "twelve" in result.stderr
+    assert "yellow_tripdata_2024-10.parquet" in result.stderr and "2024-09.parquet" not in result.stderr
+    assert "Traceback" not in result.stderr
+    landed = query(
+        data_dir,
+        "SELECT strftime(source_month, '%Y-%m'), count(DISTINCT _dlt_load_id) FROM raw_tlc.yellow_trips GROUP BY 1",
+    )
+    assert sorted(landed) == [("2024-08", 1), ("2024-09", 1)], "the months before the refused file land"
+    summary = json.loads((data_dir / "last_ingest.json").read_text())["landed"]
+    assert [e["month"] for e in summary] == ["2024-08", "2024-09"]
+
+
+def break_fare(path: Path) -> None:
+    """Rewrites a trip file with `fare_amount` as text, its first value "twelve": DuckDB cannot cast it."""
+    table = pq.read_table(path)
+    fares = table.column("fare_amount").cast(pa.string())
+    fares = pa.chunked_array([pa.array(["twelve"] + fares.to_pylist()[1:], pa.string())])
+    pq.write_table(table.set_column(table.column_names.index("fare_amount"), "fare_amount", fares), path)
+
+
 def land_then_break(data: Path, mirror: Path, source: str, month: str, breaker) -> tuple[dict, dict, str]:
     """Lands a month, damages its file with `breaker`, re-ingests; returns fingerprints before/after and stderr."""
     assert run_ingest(data, "--sources", source, "--months", month, "--mirror", str(mirror)).returncode == 0
@@ -236,15 +265,8 @@ def test_truncated_parquet_is_refused_and_month_kept(own_mirror: Path, data_dir:
 
 def test_parquet_with_wrong_column_type_is_refused(own_mirror: Path, data_dir: Path) -> None:
     path = own_mirror / "trip-data/yellow_tripdata_2024-09.parquet"
-
-    def break_fare() -> None:
-        table = pq.read_table(path)
-        fares = table.column("fare_amount").cast(pa.string())
-        fares = pa.chunked_array([pa.array(["twelve"] + fares.to_pylist()[1:], pa.string())])
-        pq.write_table(table.set_column(table.column_names.index("fare_amount"), "fare_amount", fares), path)
-
     good = path.read_bytes()
-    before, after, stderr = land_then_break(data_dir, own_mirror, "yellow", "2024-09", break_fare)
+    before, after, stderr = land_then_break(data_dir, own_mirror, "yellow", "2024-09", lambda: break_fare(path))
     assert after == before
     assert "yellow_tripdata_2024-09.parquet" in stderr and "twelve" in stderr and "Traceback" not in stderr
     path.write_bytes(good)  # the refused load is not retried: the next ingest lands the file as it is now
