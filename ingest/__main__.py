@@ -278,7 +278,8 @@ def load(name: str, months: list[Month], base: str) -> list[dict]:
     """Lands one source's first months of those given (none for zones) in one dlt load; returns them, per month.
 
     The load takes months while it holds fewer than LOAD_ROWS rows (ingest/common.py), so a list of small files lands
-    at once and a big file in a load of its own.
+    at once and a big file in a load of its own; taxi months, which DuckDB reads where they lie, share a load up to
+    MODEL_LOAD_ROWS.
     """
     source = SOURCES[name]
     table = f"{source.dataset}.{source.table}"
@@ -377,8 +378,8 @@ def batches(source: Source, months: list[Month], before_run: dict[str, set[str]]
 
 
 def land(name: str, months: list[Month], base: str, before_run: dict[str, set[str]], landed: list[dict]) -> None:
-    """Lands a batch of a source's months, in as many loads as LOAD_ROWS asks for, marking re-landed and late months
-    pending first; adds what landed to `landed`.
+    """Lands a batch of a source's months, in as many loads as LOAD_ROWS (MODEL_LOAD_ROWS for taxi months) asks for,
+    marking re-landed and late months pending first; adds what landed to `landed`.
 
     When a month's file fails, dlt has written nothing of the load: the months before it land in a load of their own
     (marked pending again first), only the failing month stays pending, and the error is raised: the source stops.

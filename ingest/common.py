@@ -34,6 +34,9 @@ FETCHED: list[Path] = []  # local files handed to sources in this process, newes
 PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
 DUCKDB_ROW_GROUP_ROWS = 122_880  # rows in a DuckDB row group
 LOAD_ROWS = 1_000_000  # a load takes the next month while it holds fewer rows: small files share a load, big get one
+# A load of SQL models (files DuckDB reads where they lie: no rows in memory, no files in the load package) takes the
+# next month while it holds fewer rows than this: a few big taxi months pay dlt's fixed cost of a load once.
+MODEL_LOAD_ROWS = 16_000_000
 
 
 @dataclass
@@ -77,15 +80,19 @@ def months_model(dataset: dlt.Dataset, selects: list[MonthSelect]) -> object:
 
 
 def each_month(
-    months: list[Month], read: Callable[[Month], Iterator[pa.Table | MonthSelect]], tally: Tally
+    months: list[Month],
+    read: Callable[[Month], Iterator[pa.Table | MonthSelect]],
+    tally: Tally,
+    model: bool = False,
 ) -> Iterator[pa.Table | MonthSelect]:
     """Yields the batches (or SELECTs) of the months in turn, from `read(month)`, keeping count of each month's rows
     in `tally`.
 
-    Stops after a month once LOAD_ROWS rows are read: the months not read (not in `tally.files`) go in the next load.
+    Stops after a month once LOAD_ROWS rows are read (MODEL_LOAD_ROWS when `read` gives SQL models): the months not
+    read (not in `tally.files`) go in the next load.
     """
     for month in months:
-        if sum(tally.rows.values()) >= LOAD_ROWS:
+        if sum(tally.rows.values()) >= (MODEL_LOAD_ROWS if model else LOAD_ROWS):
             break
         tally.reading, tally.rows[month] = month, 0
         for table in read(month):

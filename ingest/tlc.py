@@ -195,7 +195,7 @@ def trips(
         if dataset is None:
             yield from each_month(months, lambda month: month_trips(service, month, base), tally)
         else:
-            selects = list(each_month(months, lambda month: month_trips(service, month, base, True), tally))
+            selects = list(each_month(months, lambda month: month_trips(service, month, base, True), tally, model=True))
             if selects:
                 yield months_model(dataset, selects)
 
