@@ -65,7 +65,7 @@ from checks.scan import (
 )
 from gateway import GatewayError, data_dir, faults
 from gateway.children import Interrupted, forwarding
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest.months import IngestError
 from ops import recover
 from ops.common import WorkflowError
@@ -75,7 +75,6 @@ OUTPUT_LINES = 16
 DETAIL_LINES = 10
 FAILURE_MARKERS = ("FAIL:", "**Failed", "Error:", "Linter")
 BATCHES = re.compile(r"Executing model batches .*?(\d+)/\d+")
-EXIT_BUSY = 75  # as gateway.lock
 
 
 @dataclass

@@ -31,6 +31,7 @@ from gateway import GatewayError, children, damaged, faults, is_lock_conflict, o
 
 POLL_SECONDS = 0.5
 HOLDER_VARIABLE = "MOBILITY_LOCK_HOLDER"  # "<pid>:<warehouse path>" while a process holds the lock
+EXIT_BUSY = 75  # every command's exit code when another process holds the warehouse (EX_TEMPFAIL: try again)
 
 
 class WarehouseBusy(GatewayError):
@@ -170,7 +171,7 @@ def main(argv: list[str]) -> int:
         return error.exit_code
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
-        return 75
+        return EXIT_BUSY
     except GatewayError as error:  # a damaged warehouse: its own message, not a wait for a lock no one holds
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -34,12 +34,10 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 import gateway
 from gateway import GatewayError, data_dir, faults, pending, warehouse_path
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest import citibike, lake, tlc, weather
 from ingest.common import FETCHED, Tally, check_mirror
 from ingest.months import IngestError, Month, parse_months
-
-EXIT_BUSY = 75  # the warehouse is held by another writer (EX_TEMPFAIL: try again later), as every workflow command
 
 # dlt reads .dlt/config.toml of this project whatever the working directory.
 os.environ.setdefault("DLT_PROJECT_DIR", str(Path(__file__).resolve().parent.parent))

@@ -11,7 +11,7 @@ import shutil
 import sys
 
 from gateway import MARKER, WarehouseDamaged, data_dir, faults
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ops.common import PROJECT_DIR
 
 EXIT_REFUSED = 2
@@ -47,7 +47,7 @@ def clean() -> int:
         shutil.rmtree(folder)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
-        return 75
+        return EXIT_BUSY
     print(f"Deleted {folder}")
     return 0
 

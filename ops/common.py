@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway import WarehouseUnreadable, children, data_dir, spark
-from gateway.lock import WarehouseBusy
+from gateway.lock import EXIT_BUSY, WarehouseBusy
 
 if TYPE_CHECKING:  # SQLMesh is imported where a context is opened: the scan uses this module and starts without it
     from sqlmesh import Context
@@ -21,7 +21,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 
 
-EXIT_USAGE, EXIT_BUSY = 2, 75  # a workflow command that cannot go on; the warehouse busy (as `make ingest`)
+EXIT_USAGE = 2  # a workflow command that cannot go on (EXIT_BUSY, 75: the warehouse is busy)
 
 
 class WorkflowError(Exception):

@@ -33,7 +33,7 @@ from sqlmesh.core.table_diff import TableDiff
 from sqlmesh.utils.date import to_ds
 from sqlmesh.utils.errors import SQLMeshError
 
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, prod_exists, sqlmesh_context
 
 SAMPLE_ROWS = 5
@@ -362,7 +362,7 @@ def main(argv: list[str]) -> int:
         print(text)
     except WarehouseBusy as error:
         print(f"error: {error}", file=sys.stderr)
-        return 75
+        return EXIT_BUSY
     except (WorkflowError, SQLMeshError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -24,12 +24,11 @@ from github import Auth, Github
 from github.Consts import DEFAULT_BASE_URL
 from github.GithubException import GithubException
 
-from ops.common import PROJECT_DIR, WorkflowError
+from ops.common import EXIT_USAGE, PROJECT_DIR, WorkflowError
 
 COMMENT_MARKER = "<!-- nyc-mobility: make diff -->"
 COMMENT_TITLE = "**nyc-mobility: data diff against prod** (`make diff` on a copy of the warehouse)"
 MAX_TEXT = 60_000  # GitHub refuses a comment body or check-run summary over 65,535 characters
-EXIT_USAGE = 2
 
 
 @dataclass(frozen=True)

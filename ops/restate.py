@@ -41,11 +41,12 @@ import gateway
 from checks.approvals import record_accepted_months
 from gateway import GatewayError, faults, pending
 from gateway.children import Interrupted, call
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest.months import IngestError, Month, parse_months
 from ops import recover
 from ops.candidate import Candidate, Reader, Slice, candidate
 from ops.common import (
+    EXIT_USAGE,
     MONTHLY_RAW_TABLES,
     PROJECT_DIR,
     WorkflowError,
@@ -56,7 +57,7 @@ from ops.common import (
     sqlmesh_in_process,
 )
 
-EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 1, 2, 75
+EXIT_FAILED = 1
 
 
 @dataclass(frozen=True)

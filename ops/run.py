@@ -38,7 +38,7 @@ from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 import gateway
 from gateway import GatewayError, faults, warehouse_path
 from gateway.children import Interrupted, call
-from gateway.lock import WarehouseBusy, warehouse_lock
+from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES, raw_reader, table_exists
 from ingest.common import check_mirror
@@ -49,7 +49,6 @@ from ops.candidate import candidate
 from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context, sqlmesh_in_process
 from ops.restate import has_prod
 
-EXIT_BUSY = 75
 WEATHER_ARCHIVE_DELAY = dt.timedelta(days=7)
 MONTHLY_SOURCES = ("yellow", "green", "citibike", "weather")
 

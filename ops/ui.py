@@ -26,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from gateway import data_dir, own_data_dir
+from gateway.lock import EXIT_BUSY
 from ops.common import PROJECT_DIR, pin_data_dir, sqlmesh_executable
 
 HOST = "127.0.0.1"
@@ -143,7 +144,7 @@ def start(port: int) -> int:
             f"{recorded()[1]} and holds the warehouse; stop it with `make ui-stop`, then run `make ui` again.",
             file=sys.stderr,
         )
-        return 75
+        return EXIT_BUSY
     if not port_is_free(port):
         print(f"error: {HOST}:{port} is in use by another program; choose another port: make ui PORT=8001")
         return 2
@@ -152,7 +153,7 @@ def start(port: int) -> int:
         stop_process(process.pid)
         tail = log_file().read_text().strip().splitlines()[-5:]
         print("error: the SQLMesh UI did not start:\n  " + "\n  ".join(tail), file=sys.stderr)
-        return 75 if process.returncode == 75 else 1
+        return EXIT_BUSY if process.returncode == EXIT_BUSY else 1
     pid_file().write_text(f"{process.pid} {url}\n")
     print(f"SQLMesh UI: {url}  (PID {process.pid}, log {log_file()})")
     print(
