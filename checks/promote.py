@@ -69,7 +69,7 @@ from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest.months import IngestError
 from ops import recover
 from ops.common import WorkflowError
-from ops.run import gated_run, unchecked_months
+from ops.gated import gated_run, unchecked_months
 
 OUTPUT_LINES = 16
 DETAIL_LINES = 10

@@ -6,14 +6,10 @@
            is reported and skipped, so a daily schedule is quiet until upstream publishes;
 2. restate the months awaiting restatement (gate.pending_restatements: gateway/pending.py), through the gate
            (ops/restate.py); `make ingest` is steps 0-2 (`--ingest-only`), landing and restating in one lock hold;
-3. run     `sqlmesh run` for prod (on DuckDB SQLMesh's `Context.run` in this process), through the gate: when
-           raw months landed that no passing scan has accepted yet (gate.accepted_months), the run computes them
-           on a candidate (ops/candidate.py: the DuckDB warehouse after an undo journal of those months is
-           committed in it, or Spark's local folders after a copy of them is put aside), the Soda checks scan
-           prod over those months, and prod keeps the candidate only when they pass; it then records the months
-           as accepted. When they fail, prod is exactly as it was, does not show those months, and the run exits
-           1 naming them. With no new month, `sqlmesh run` runs on the warehouse itself: it can only compute
-           intervals of accepted months with approved model versions (macros/gate.py refuses others).
+3. run     `sqlmesh run` for prod (on DuckDB SQLMesh's `Context.run` in this process), through the gate
+           (ops/gated.py): raw months no passing scan has accepted yet are computed on a candidate
+           (ops/candidate.py), checked by Soda and kept only when the checks pass; when they fail, prod is exactly
+           as it was, does not show those months, and the run exits 1 naming them.
 
 0. recover a promotion a killed process left unfinished, and report pending restatements (ops/recover.py).
 
@@ -31,22 +27,18 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-import duckdb
 import requests
-from sqlmesh.core.engine_adapter.duckdb import DuckDBEngineAdapter
 
-import gateway
-from gateway import GatewayError, faults, warehouse_path
+from gateway import GatewayError, faults
 from gateway.children import Interrupted, call
 from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest import citibike, tlc, weather
 from ingest.__main__ import SOURCES, raw_reader, table_exists
 from ingest.common import check_mirror
 from ingest.months import IngestError, Month, parse_months
-from macros.gate import unaccepted_months
 from ops import recover, restate
-from ops.candidate import candidate
-from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir, run_sqlmesh, sqlmesh_context, sqlmesh_in_process
+from ops.common import PROJECT_DIR, WorkflowError, pin_data_dir
+from ops.gated import gated_run
 from ops.restate import has_prod
 
 WEATHER_ARCHIVE_DELAY = dt.timedelta(days=7)
@@ -132,64 +124,6 @@ def ingest_step(sources: list[str], months: str | None, mirror: str | None, over
     elif changed:
         print(f"[run] months {', '.join(map(str, changed))} changed; no prod yet, so nothing to restate")
     return worst
-
-
-def unchecked_months() -> list[tuple[str, dt.date, int]]:
-    """(raw table, month, rows) of landed raw months whose current content no passing scan has accepted."""
-    if gateway.engine() == "spark":
-        with sqlmesh_context(load=False) as context:
-            return unaccepted_months(context.engine_adapter)
-    adapter = DuckDBEngineAdapter(lambda: duckdb.connect(str(warehouse_path()), read_only=True))
-    try:
-        return unaccepted_months(adapter)
-    finally:
-        adapter.close()
-
-
-def sqlmesh_run(data: Path) -> bool:
-    """`sqlmesh run` of prod with the data folder `data`; True when every due batch ran and passed its audits.
-
-    On DuckDB it runs in this process, which has SQLMesh loaded already (as the restatement's plan does): `sqlmesh
-    run` as a child would import it and load the project again (0.5 s of a one-day `make run` at scale 1). It stops
-    where it is on TERM, HUP or Ctrl-C. On Spark it stays a child process, as every Spark step is (ops/common.py)."""
-    if gateway.engine() != "duckdb":
-        return run_sqlmesh(["run"], data_dir=data) == 0
-    return sqlmesh_in_process(lambda context: not context.run("prod").is_failure)
-
-
-def gated_run(override: str | None = None, step: str = "run") -> int:
-    """`sqlmesh run` of prod through the gate (see the module docstring); the caller holds the lock. 0 or 1."""
-    unchecked = unchecked_months()
-    if not unchecked:
-        print(f"[{step}] every landed raw month has passed the checks: sqlmesh run (prod)", flush=True)
-        return 0 if sqlmesh_run(gateway.data_dir()) else 1
-    months = sorted({Month(month.year, month.month) for _, month, _ in unchecked}, key=lambda m: m.first_day)
-    labels = ", ".join(map(str, months))
-    for table, month, rows in unchecked:
-        print(f"[{step}] new raw month: {table} {month:%Y-%m} ({rows:,} rows), not checked yet", flush=True)
-    marts = restate.restated_marts()
-    before = restate.prod_counts(marts, months, step)
-    with candidate("run", restate.slices(marts, months)) as chosen:
-        print(f"[{step}] sqlmesh run (prod) on the candidate", flush=True)
-        if not sqlmesh_run(chosen.data_dir):
-            print(
-                f"[{step}] NOT RUN: `sqlmesh run` failed on the candidate; prod is exactly as it was "
-                f"({labels} not shown)."
-            )
-            return 1
-        if not restate.scan(chosen.data_dir, months, override, step=step):
-            print(
-                f"[{step}] NOT RUN: the checks failed on {labels} (report above); prod is exactly as it was and does "
-                f"not show {labels}. Land corrected files (make ingest MONTHS=...), or, for a known event, run with "
-                "OVERRIDE=name=value (checks/thresholds.yml)."
-            )
-            return 1
-        with chosen.reader() as reader:
-            after = restate.month_counts(reader, marts, months)
-        restate.accept(chosen, f"make run {labels}" + (f" OVERRIDE {override}" if override else ""))
-        chosen.keep()
-    print(f"[{step}] RAN {labels} into prod (checks passed):\n{restate.count_report(before, after)}", flush=True)
-    return 0
 
 
 def run(
