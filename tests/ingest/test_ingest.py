@@ -190,29 +190,24 @@ def test_a_failing_month_lands_the_months_before_it_and_keeps_the_others(own_mir
     assert query(data_dir, "SELECT strftime(source_month, '%Y-%m') FROM gate.pending_restatements") == [("2024-10",)]
 
 
-def test_big_months_land_in_loads_of_their_own(
-    own_mirror: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("budget", "loads"),
+    [
+        ("MODEL_LOAD_ROWS", 4),  # each taxi month over the budget of a load is a load of its own
+        ("LOAD_ROWS", 1),  # DuckDB reads taxi files where they lie: the budget of Arrow batches does not split them
+    ],
+)
+def test_taxi_months_share_a_load_up_to_model_load_rows(
+    own_mirror: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, budget: str, loads: int
 ) -> None:
     monkeypatch.setenv("MOBILITY_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(common, "MODEL_LOAD_ROWS", 1)
+    monkeypatch.setattr(common, budget, 1)
     mirror = green_mirror(own_mirror)
     assert ingest_main(["--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)]) == 0
     months = green_months(data_dir)
-    assert len({ids[0] for _, _, ids in months.values()}) == 4, "each month over the budget is a load of its own"
+    assert len(months) == 4 and len({tuple(ids) for _, _, ids in months.values()}) == loads
     summary = json.loads((data_dir / "last_ingest.json").read_text())["landed"]
     assert [(e["month"], e["rows"]) for e in summary] == [(month, rows) for month, (rows, _, _) in months.items()]
-
-
-def test_taxi_months_share_a_load_beyond_the_budget_of_rows_held_in_python(
-    own_mirror: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """DuckDB reads taxi files where they lie, so months that would each fill a load of Arrow batches share one."""
-    monkeypatch.setenv("MOBILITY_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(common, "LOAD_ROWS", 1)
-    mirror = green_mirror(own_mirror)
-    assert ingest_main(["--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)]) == 0
-    months = green_months(data_dir)
-    assert len(months) == 4 and len({tuple(ids) for _, _, ids in months.values()}) == 1, "one load"
 
 
 def test_a_file_duckdb_refuses_in_a_load_of_months_keeps_out_only_its_month_and_the_later_ones(
