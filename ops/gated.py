@@ -1,5 +1,5 @@
-"""`sqlmesh run` of prod through the gate: step 3 of `make run` (ops/run.py), and how `make promote` brings prod up to
-date after it promotes (checks/promote.py).
+"""`sqlmesh run` of prod through the gate: step 3 of `make run` (ops/run.py), and `make promote`'s step 0, which
+brings prod up to date before the environment it promotes is built (checks/promote.py).
 
 When raw months landed that no passing scan has accepted yet (gate.accepted_months), the run computes them on a
 candidate (ops/candidate.py), the Soda checks scan prod over those months, and prod keeps the candidate only when
