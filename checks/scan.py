@@ -44,13 +44,12 @@ from checks.soda_core import (
     pinned_templates,
     telemetry_is_off,
 )
-from gateway import ACCEPTED_TABLE, warehouse_path
+from gateway import ACCEPTED_TABLE, PROJECT_DIR, warehouse_path
 from gateway.spark import SPARK_COLUMNS_VIEW, to_spark
 from ops.common import MONTHLY_RAW_TABLES
 from ops.readiness import month_runs
 
-CHECKS_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = CHECKS_DIR.parent
+CHECKS_DIR = PROJECT_DIR / "checks"
 CHECK_FILES = ("raw.yml", "marts.yml", "reconciliation.yml")
 CONFIGURATION_FILE = "configuration.yml"
 THRESHOLDS_FILE = "thresholds.yml"

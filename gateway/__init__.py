@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+PROJECT_DIR = Path(__file__).resolve().parent.parent  # the SQLMesh project: config.yaml, models/, checks/
 GATEWAY_VARIABLE = "MOBILITY_GATEWAY"  # config.yaml's default_gateway reads the same variable
 DEFAULT_GATEWAY = "local"
 # The SQLMesh gateways of config.yaml and the engine each runs on; `postgres` keeps DuckDB, with the state in Postgres.

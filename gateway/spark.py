@@ -12,18 +12,16 @@ import functools
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlglot
 from sqlglot import exp
 
-from gateway import GatewayError
+from gateway import PROJECT_DIR, GatewayError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 GATEWAY = "spark"
 JVM_EXIT_SECONDS = 30
 SPARK_COLUMNS_VIEW = "information_schema_columns"  # Spark 3.5 has no information_schema (checks/scan.py)

@@ -45,10 +45,9 @@ from pathlib import Path
 import duckdb
 
 import gateway as gateways
-from gateway import GATEWAY_VARIABLE
+from gateway import GATEWAY_VARIABLE, PROJECT_DIR
 from ingest.months import IngestError, Month, parse_months
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 REFERENCE_SCALE = 0.1
 QUERY_REPEATS = 3
 RSS_SAMPLE_SECONDS = 0.1

@@ -9,14 +9,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway import WarehouseUnreadable, children, data_dir, spark
+from gateway import PROJECT_DIR, WarehouseUnreadable, children, data_dir, spark
 from gateway.lock import EXIT_BUSY, WarehouseBusy
 
 if TYPE_CHECKING:  # SQLMesh is imported where a context is opened: the scan uses this module and starts without it
     from sqlmesh import Context
     from sqlmesh.core.console import Console
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The monthly raw tables dlt lands (`source_month` is their merge key): what `make restate` restates downstream of.
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 
