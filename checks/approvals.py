@@ -15,19 +15,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from sqlglot import exp
 from sqlmesh import Context
-from sqlmesh.core.console import NoopConsole, set_console
 from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.environment import EnvironmentNamingInfo
 from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
 
-from gateway import spark
 from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, sql, unaccepted_sql
 
 APPROVALS_DDL = f"""
@@ -76,18 +71,6 @@ APPROVALS_COLUMNS = (
 
 class GateError(Exception):
     """The gate cannot approve or verify: the message says what is wrong and what to do."""
-
-
-@contextmanager
-def sqlmesh_context(project_dir: Path) -> Iterator[Context]:
-    """A quiet SQLMesh context on the project (models not loaded), closed so the next process can open the file."""
-    set_console(NoopConsole())
-    context = Context(paths=str(project_dir), load=False)
-    try:
-        yield context
-    finally:
-        context.close()
-        spark.release()  # on Spark, the next process needs the metastore
 
 
 def environment_snapshots(context: Context, environment: str) -> list[SnapshotTableInfo]:

@@ -49,7 +49,6 @@ from checks.approvals import (
     record_accepted_months,
     record_approval,
     record_promotion,
-    sqlmesh_context,
 )
 from checks.scan import (
     CHECKS_DIR,
@@ -68,7 +67,7 @@ from gateway.children import Interrupted, forwarding
 from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
 from ingest.months import IngestError
 from ops import recover
-from ops.common import WorkflowError
+from ops.common import WorkflowError, sqlmesh_context
 from ops.gated import gated_run, unchecked_months
 
 OUTPUT_LINES = 16
@@ -191,7 +190,7 @@ def run_new_months(gate: Gate) -> int | None:
 
     SQLMesh builds a dev environment only as far as prod has run, so a day due in prod would otherwise be missing
     from the build and refused at approval as a batch the checks have not seen."""
-    with sqlmesh_context(PROJECT_DIR) as context:
+    with sqlmesh_context(load=False) as context:
         if not prod_keys(context):
             return None
         due = pending_prod_batches(context, environment_snapshots(context, "prod"))
@@ -232,7 +231,7 @@ def scan(gate: Gate) -> ScanReport | int:
 
 def approve(gate: Gate, report: ScanReport) -> str | int:
     """Step 3: record ENV's snapshots as approved, unless prod would have to compute anything for them."""
-    with sqlmesh_context(PROJECT_DIR) as context:
+    with sqlmesh_context(load=False) as context:
         snapshots = environment_snapshots(context, gate.env)
         pending = pending_prod_batches(context, snapshots)
         if pending:
@@ -252,7 +251,7 @@ def approve(gate: Gate, report: ScanReport) -> str | int:
 def promote(gate: Gate, approval_id: str) -> int | None:
     """Step 4: the prod plan, a virtual update of the approved snapshots; then prod is verified against them."""
     code, output = run_sqlmesh(["plan", "--auto-apply", "--no-prompts"], gate.verbose)
-    with sqlmesh_context(PROJECT_DIR) as context:
+    with sqlmesh_context(load=False) as context:
         serving, approved = prod_keys(context), approved_keys(context, approval_id)
     if code != 0:
         if serving != gate.prod_before:
@@ -266,7 +265,7 @@ def promote(gate: Gate, approval_id: str) -> int | None:
         return gate.failed(
             "promote", "prod does not serve the approved snapshots", sorted(n for n, _ in serving ^ approved)
         )
-    with sqlmesh_context(PROJECT_DIR) as context:
+    with sqlmesh_context(load=False) as context:
         record_promotion(context, approval_id, "make promote")  # gate.promotions: whether and when prod switched
     batches = executed_batches(output)
     how = {0: "virtual update, no model batch executed", None: "no batch to run"}.get(batches, f"{batches} batches run")

@@ -3,6 +3,7 @@ workflow commands that only name months (make restate, the gate) start without i
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -30,6 +31,16 @@ class Month:
         if not match:
             raise IngestError(f"'{text}' is not a month: write it as YYYY-MM, for example 2024-09.")
         return cls(int(match.group(1)), int(match.group(2)))
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """(year, month): months compare by it, and so do the eras of the sources (schema changes, fare rules)."""
+        return (self.year, self.month)
+
+    @property
+    def days(self) -> int:
+        """The number of days in the month."""
+        return calendar.monthrange(self.year, self.month)[1]
 
     @property
     def first_day(self) -> dt.date:

@@ -26,6 +26,7 @@ from ingest.sample.common import (
     chunk_rng,
     chunks,
     demand_times,
+    epoch,
     file_seed,
     plan_rows,
     scaled_rows,
@@ -128,7 +129,7 @@ def bike_chunk(
     bike = np.where(no_start | no_end, 1, np.where(lost, 0, np.where(kind["docked_bike"], 2, bike)))
     electric = bike == 1
     started = demand_times(rng, n, month, BIKE_HOURS, BIKE_WEEKDAYS, weather)
-    started = np.where(codes == STRAY_PREV, month.start - rng.integers(1, 86400, n), started)
+    started = np.where(codes == STRAY_PREV, epoch(month) - rng.integers(1, 86400, n), started)
     duration = rng.lognormal(np.log(540), 0.8, n) * np.where(electric, 0.85, 1.0)
     duration = np.clip(duration, 60, 14400).astype(np.int64)
     duration = np.where(lost, LOST_RIDE_SECONDS - rng.integers(5, 15, n), duration)
@@ -208,4 +209,4 @@ def write_citibike(out: Path, month: Month, scale: float, seed: int, stations: S
             if number == 1:
                 archive.writestr(zip_info(f"__MACOSX/._{name}", stamp), APPLE_DOUBLE)
     os.replace(part, out / f"{stem}.zip")
-    return FileEntry(f"{stem}.zip", "citibike", month.label, rows, sum(strays.values()), excluded, kept, members)
+    return FileEntry(f"{stem}.zip", "citibike", str(month), rows, sum(strays.values()), excluded, kept, members)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.months import Month
+
 VOLUME = {"yellow": 3_000_000, "green": 60_000, "citibike": 4_000_000}  # rows a month at SCALE=1
 MIN_ROWS = 60  # enough for one row of every special kind and the strays at tiny scales
 CHUNK_ROWS = 500_000  # rows generated at once; one Parquet row group
@@ -22,41 +24,9 @@ STRAY_FAR = {-3: (2002, 12, 31, 22), -4: (2008, 12, 31, 22), -5: (2009, 1, 1, 0)
 Rng = np.random.Generator
 
 
-@dataclass(frozen=True)
-class Month:
-    """A calendar month of the mirror."""
-
-    year: int
-    month: int
-
-    @property
-    def label(self) -> str:
-        """YYYY-MM."""
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def key(self) -> tuple[int, int]:
-        """(year, month), for era comparisons."""
-        return (self.year, self.month)
-
-    @property
-    def days(self) -> int:
-        """Number of days in the month."""
-        return calendar.monthrange(self.year, self.month)[1]
-
-    @property
-    def start(self) -> int:
-        """Epoch seconds of the first midnight (naive local time stored as if UTC)."""
-        return calendar.timegm((self.year, self.month, 1, 0, 0, 0))
-
-    @property
-    def end(self) -> int:
-        """Epoch seconds of the next month's first midnight."""
-        return self.start + self.days * 86400
-
-    def next(self) -> Month:
-        """The following month."""
-        return Month(self.year + self.month // 12, self.month % 12 + 1)
+def epoch(month: Month) -> int:
+    """Epoch seconds of the month's first midnight (the mirror's naive local times are stored as if UTC)."""
+    return calendar.timegm((month.year, month.month, 1, 0, 0, 0))
 
 
 @dataclass
@@ -86,7 +56,7 @@ class FileEntry:
 
 def file_seed(seed: int, source: str, month: Month | None) -> int:
     """A 64-bit seed of one file, derived from the base seed, the source and the month."""
-    text = f"{seed}:{source}:{month.label if month else '-'}"
+    text = f"{seed}:{source}:{month if month else '-'}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
 
 
@@ -134,15 +104,15 @@ def demand_times(rng: Rng, n: int, month: Month, hours: tuple, weekdays: tuple, 
     day_weights = np.array([weekdays[(first_weekday + d) % 7] for d in range(month.days)])
     weights = np.outer(day_weights, np.array(hours)).ravel() * weather
     slots = rng.choice(weights.size, size=n, p=weights / weights.sum())
-    return month.start + slots * 3600 + rng.integers(0, 3600, size=n)
+    return epoch(month) + slots * 3600 + rng.integers(0, 3600, size=n)
 
 
 def stray_times(rng: Rng, codes: np.ndarray, month: Month) -> np.ndarray:
     """Epoch seconds of stray rows by code (0 where the row is not stray)."""
     times = np.zeros(codes.size, dtype=np.int64)
     offsets = rng.integers(0, 86400, size=codes.size)
-    times = np.where(codes == STRAY_PREV, month.start - 86400 + offsets, times)
-    times = np.where(codes == STRAY_NEXT, month.end + offsets, times)
+    times = np.where(codes == STRAY_PREV, epoch(month) - 86400 + offsets, times)
+    times = np.where(codes == STRAY_NEXT, epoch(month.next()) + offsets, times)
     for code, moment in STRAY_FAR.items():
         times = np.where(codes == code, calendar.timegm((*moment, 0, 0)) + offsets % 7200, times)
     return times

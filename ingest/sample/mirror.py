@@ -7,48 +7,35 @@ import json
 import math
 import multiprocessing
 import os
-import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from gateway import faults, own_data_dir
+from ingest.months import IngestError, Month
+from ingest.months import parse_months as months_of
 from ingest.sample.citibike import make_stations, write_citibike
-from ingest.sample.common import CHUNK_ROWS, FileEntry, Month, atomic_path, scaled_rows
+from ingest.sample.common import CHUNK_ROWS, FileEntry, atomic_path, scaled_rows
 from ingest.sample.tlc import write_taxi
 from ingest.sample.weather import write_weather
 from ingest.sample.zones import write_zones
 
 FIRST_MONTH = (2021, 2)  # Citi Bike's 13-column schema starts here; older months are refused
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MAX_WORKERS = 4  # each worker holds up to about 1 GB while it writes a SCALE=1 file
 PARALLEL_FROM_COST = CHUNK_ROWS  # smaller mirrors are written before worker processes would have started
 DESCRIPTION = "Deterministic sample mirror of the upstream NYC mobility sources, as dirty as the real ones."
 
 
-def parse_month(text: str) -> Month:
-    """Parses YYYY-MM, refusing other forms and months before Citi Bike's current schema."""
-    match = MONTH_RE.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a month: write YYYY-MM, for example 2024-09")
-    month = Month(int(match.group(1)), int(match.group(2)))
-    if month.key < FIRST_MONTH:
-        raise argparse.ArgumentTypeError(f"{month.label} is too early: the sample starts at 2021-02")
-    return month
-
-
 def parse_months(spec: str) -> list[Month]:
-    """Parses YYYY-MM or an inclusive range YYYY-MM:YYYY-MM."""
-    parts = spec.split(":")
-    if len(parts) > 2:
-        raise argparse.ArgumentTypeError(f"'{spec}' has more than one ':': write YYYY-MM or YYYY-MM:YYYY-MM")
-    first, last = parse_month(parts[0]), parse_month(parts[-1])
-    if last.key < first.key:
-        raise argparse.ArgumentTypeError(f"'{spec}' ends before it starts: write the earlier month first")
-    months = [first]
-    while months[-1] != last:
-        months.append(months[-1].next())
+    """Parses YYYY-MM or an inclusive range YYYY-MM:YYYY-MM (as `make ingest` does), refusing months before Citi Bike's
+    current schema."""
+    try:
+        months = months_of(spec)
+    except IngestError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if months[0].key < FIRST_MONTH:
+        raise argparse.ArgumentTypeError(f"{months[0]} is too early: the sample starts at 2021-02")
     return months
 
 
@@ -83,7 +70,7 @@ def generate(out: Path, months: list[Month], scale: float, seed: int) -> dict:
         "generator": "ingest.sample",
         "seed": seed,
         "scale": scale,
-        "months": [month.label for month in months],
+        "months": [str(month) for month in months],
         "files": {entry.path: entry.as_json() for entry, _ in entries},
     }
     part = atomic_path(out / "manifest.json")

@@ -306,7 +306,7 @@ def variant_counts(rows: int, source: str, month: Month) -> tuple[dict[str, int]
 
 def write_taxi(out: Path, source: str, month: Month, scale: float, seed: int) -> FileEntry:
     """Writes trip-data/<source>_tripdata_YYYY-MM.parquet chunk by chunk."""
-    rel = f"trip-data/{source}_tripdata_{month.label}.parquet"
+    rel = f"trip-data/{source}_tripdata_{month}.parquet"
     rows, fseed = scaled_rows(source, scale), file_seed(seed, source, month)
     excluded, kept, by_code = variant_counts(rows, source, month)
     strays = taxi_strays(rows)
@@ -318,4 +318,4 @@ def write_taxi(out: Path, source: str, month: Month, scale: float, seed: int) ->
             table = taxi_chunk(source, month, codes[start:stop], chunk_rng(fseed, start), weather)
             writer.write_table(table, row_group_size=CHUNK_ROWS)
     os.replace(part, out / rel)
-    return FileEntry(rel, source, month.label, rows, sum(strays.values()), excluded, kept)
+    return FileEntry(rel, source, str(month), rows, sum(strays.values()), excluded, kept)

@@ -130,13 +130,13 @@ def weather_body(month: Month, seed: int) -> dict:
 
 def write_weather(out: Path, month: Month, seed: int) -> FileEntry:
     """Writes v1/archive/YYYY-MM.json, compact JSON as the API sends it."""
-    rel = f"v1/archive/{month.label}.json"
+    rel = f"v1/archive/{month}.json"
     body = weather_body(month, seed)
     part = atomic_path(out / rel)
     part.write_text(json.dumps(body, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     os.replace(part, out / rel)
     hours = len(body["hourly"]["time"])
-    return FileEntry(rel, "weather", month.label, local_hours(month), hours_in_body=hours)
+    return FileEntry(rel, "weather", str(month), local_hours(month), hours_in_body=hours)
 
 
 def true_hour(wall: datetime) -> int:

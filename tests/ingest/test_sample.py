@@ -475,7 +475,7 @@ def weather_bodies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
     """Weather bodies of 2023-02:2023-03 and 2023-09:2023-11 (both offsets, both DST changes), with entries."""
     out = tmp_path_factory.mktemp("weather")
     months = [Month(2023, 2), Month(2023, 3), Month(2023, 9), Month(2023, 10), Month(2023, 11)]
-    return out, {month.label: sample_weather.write_weather(out, month, 42).as_json() for month in months}
+    return out, {str(month): sample_weather.write_weather(out, month, 42).as_json() for month in months}
 
 
 @pytest.mark.parametrize(
