@@ -23,7 +23,7 @@ from sqlmesh.core.engine_adapter import EngineAdapter
 from sqlmesh.core.environment import EnvironmentNamingInfo
 from sqlmesh.core.snapshot import DeployabilityIndex, SnapshotTableInfo
 
-from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, sql, unaccepted_sql
+from macros.gate import ACCEPTED_TABLE, APPROVALS_TABLE, sql, unaccepted_query
 
 APPROVALS_DDL = f"""
 CREATE TABLE IF NOT EXISTS {APPROVALS_TABLE} (
@@ -139,18 +139,27 @@ def record_accepted_months(
     """
     adapter.create_schema("gate")
     adapter.execute(sql(ACCEPTED_DDL))
-    query = unaccepted_sql(adapter)
-    if query is None:
+    unaccepted = unaccepted_query(adapter)
+    if unaccepted is None:
         return []
+    query = exp.select("*").from_(unaccepted.subquery("unaccepted"))
     if months is not None:
-        listed = ", ".join(f"DATE '{month.isoformat()}'" for month in months) or "NULL"
-        query = f"SELECT * FROM ({query}) WHERE source_month IN ({listed})"
+        days = [exp.cast(exp.Literal.string(month.isoformat()), exp.DataType.Type.DATE) for month in months]
+        query = query.where(exp.column("source_month").isin(*days) if days else exp.false())
     recorded = adapter.fetchall(
-        sql(f"SELECT raw_table, CAST(source_month AS VARCHAR), landed_rows FROM ({query}) ORDER BY 1, 2, 3")
+        exp.select("raw_table", exp.cast(exp.column("source_month"), exp.DataType.Type.VARCHAR), "landed_rows")
+        .from_(query.subquery("recorded"))
+        .order_by("1", "2", "3")
     )
-    accepted_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
-    by = exp.Literal.string(accepted_by).sql()
-    adapter.execute(sql(f"INSERT INTO {ACCEPTED_TABLE} SELECT *, TIMESTAMP '{accepted_at}', {by} FROM ({query})"))
+    accepted_at = exp.cast(
+        exp.Literal.string(datetime.now(UTC).replace(tzinfo=None).isoformat()), exp.DataType.Type.TIMESTAMP
+    )
+    adapter.execute(
+        exp.insert(
+            exp.select("*", accepted_at, exp.Literal.string(accepted_by)).from_(query.subquery("recorded")),
+            ACCEPTED_TABLE,
+        )
+    )
     return [(table, month[:7], rows) for table, month, rows in recorded]
 
 

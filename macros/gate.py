@@ -18,6 +18,7 @@ a copy of them aside, check them and keep the result only when the checks pass.
 
 from __future__ import annotations
 
+import functools
 import os
 import typing as t
 from pathlib import Path
@@ -34,6 +35,8 @@ if t.TYPE_CHECKING:
 APPROVALS_TABLE = "gate.approved_snapshots"
 STATE_MOVED_TABLE = "state_moved"  # gate.state_moved: written by `make state-to-postgres` (ops/state.py)
 ACCEPTED_TABLE = "gate.accepted_months"  # gateway.ACCEPTED_TABLE
+# What a passing scan accepts of each landed raw month (gate.accepted_months also records when and by whom).
+ACCEPTED_KEY = ("raw_table", "source_month", "landed_rows", "load_id")
 MONTHLY_RAW_TABLES = ("raw_tlc.yellow_trips", "raw_tlc.green_trips", "raw_citibike.trips", "raw_weather.hourly")
 SPARK_CANDIDATE_MARKER = ".candidate"  # in spark/: names the copy ops/candidate.py put aside
 JOURNAL_SCHEMA = "candidate_undo"  # ops/candidate.py's undo journal in the DuckDB warehouse (gateway.JOURNAL_SCHEMA)
@@ -56,9 +59,10 @@ def _approved_sets(evaluator: MacroEvaluator, identifiers: list[str]) -> dict[st
     adapter = evaluator.engine_adapter
     if not identifiers or not adapter.table_exists(APPROVALS_TABLE):
         return {}
-    listed = ", ".join(exp.Literal.string(identifier).sql() for identifier in identifiers)
     rows = adapter.fetchall(
-        sql(f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE} WHERE identifier IN ({listed})")
+        exp.select("approval_id", "name", "identifier")
+        .from_(exp.to_table(APPROVALS_TABLE))
+        .where(exp.column("identifier").isin(*map(exp.Literal.string, identifiers)))
     )
     approvals: dict[str, set[tuple[str, str]]] = {}
     for approval_id, name, identifier in rows:
@@ -85,32 +89,38 @@ def _refusal(names: list[str]) -> str:
     )
 
 
-def landed_content_sql(tables: list[str]) -> str:
+def landed_content(tables: list[str]) -> exp.Query:
     """Rows and newest dlt load id per (raw table, month): the content a passing scan accepts."""
-    return "\nUNION ALL\n".join(
-        f"SELECT '{table}' AS raw_table, source_month, COUNT(*) AS landed_rows, MAX(_dlt_load_id) AS load_id "
-        f"FROM {table} GROUP BY source_month"
+    per_table = [
+        exp.select(
+            exp.Literal.string(table).as_("raw_table"),
+            "source_month",
+            exp.Count(this=exp.Star()).as_("landed_rows"),
+            exp.Max(this=exp.column("_dlt_load_id")).as_("load_id"),
+        )
+        .from_(exp.to_table(table))
+        .group_by("source_month")
         for table in tables
-    )
+    ]
+    return functools.reduce(lambda content, more: exp.union(content, more, distinct=False), per_table)
 
 
-def unaccepted_sql(adapter: EngineAdapter) -> str | None:
+def unaccepted_query(adapter: EngineAdapter) -> exp.Query | None:
     """The query of (raw_table, source_month, landed_rows, load_id) landed but not accepted; None before any data."""
     tables = [table for table in MONTHLY_RAW_TABLES if adapter.table_exists(table)]
     if not tables:
         return None
-    accepted = (
-        f"SELECT raw_table, source_month, landed_rows, load_id FROM {ACCEPTED_TABLE}"
-        if adapter.table_exists(ACCEPTED_TABLE)
-        else "SELECT NULL, NULL, NULL, NULL WHERE FALSE"
-    )
-    return f"SELECT * FROM ({landed_content_sql(tables)}) EXCEPT {accepted}"
+    if adapter.table_exists(ACCEPTED_TABLE):
+        accepted = exp.select(*ACCEPTED_KEY).from_(exp.to_table(ACCEPTED_TABLE))
+    else:
+        accepted = exp.select(*(exp.null() for _ in ACCEPTED_KEY)).where(exp.false())
+    return exp.except_(exp.select("*").from_(landed_content(tables).subquery()), accepted)
 
 
 def unaccepted_months(adapter: EngineAdapter) -> list[tuple[str, object, int]]:
     """(raw table, month, rows) of every landed month whose current content no passing scan accepted."""
-    query = unaccepted_sql(adapter)
-    return sorted((table, month, rows) for table, month, rows, _ in adapter.fetchall(sql(query))) if query else []
+    query = unaccepted_query(adapter)
+    return sorted((table, month, rows) for table, month, rows, _ in adapter.fetchall(query)) if query else []
 
 
 def is_candidate(adapter: EngineAdapter) -> bool:
@@ -124,7 +134,7 @@ def is_candidate(adapter: EngineAdapter) -> bool:
     token = os.environ.get(CANDIDATE_TOKEN)
     if not token or not adapter.table_exists(f"{JOURNAL_SCHEMA}.owner"):
         return False
-    return adapter.fetchall(f"SELECT token FROM {JOURNAL_SCHEMA}.owner") == [(token,)]
+    return adapter.fetchall(exp.select("token").from_(exp.table_("owner", db=JOURNAL_SCHEMA))) == [(token,)]
 
 
 def _error(evaluator: MacroEvaluator, message: str) -> exp.Expression:
@@ -163,7 +173,7 @@ def state_moved_to(adapter: EngineAdapter) -> str | None:
     """The gateway whose state this warehouse's state moved to (`make state-to-postgres`), if it moved."""
     if not adapter.table_exists(f"gate.{STATE_MOVED_TABLE}"):
         return None
-    return adapter.fetchall(sql(f"SELECT gateway FROM gate.{STATE_MOVED_TABLE}"))[0][0]
+    return adapter.fetchall(exp.select("gateway").from_(exp.table_(STATE_MOVED_TABLE, db="gate")))[0][0]
 
 
 @macro()
