@@ -17,6 +17,7 @@ are named by it), a month replaced by files, and every raw table is registered i
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from pathlib import Path
 import dlt
 import duckdb
 import pyarrow as pa
+from dlt.extract import DltSource
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 import gateway
@@ -46,53 +48,41 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 @dataclass(frozen=True)
 class Source:
-    """A landable source: its raw dataset, default base, and how to build the dlt resource for a list of months."""
+    """A landable raw table: the dlt source of its upstream (ingest/tlc.py, citibike.py, weather.py), the resource of
+    that source which lands it, and the table's shape before anything has landed."""
 
-    dataset: str
-    base: str
-    resource: Callable[[list[Month], str, Tally, dlt.Dataset | None], dlt.sources.DltResource]
+    upstream: Callable[..., DltSource]
     table: str
     empty: Callable[[], pa.Table]
     monthly: bool = True
+    # DuckDB reads the files where they lie (SQL models in the warehouse's dataset) instead of Arrow batches
+    read_in_place: bool = False
+
+    @property
+    def dataset(self) -> str:
+        """The raw dataset it lands in: the name of its dlt source."""
+        return self.upstream.name
+
+    @property
+    def base(self) -> str:
+        """Where it reads from when a run names no mirror: the base configured for its dlt source (`[sources.<section>]
+        base` in .dlt/config.toml, SOURCES__<SECTION>__BASE), else its upstream (the default in ingest/settings.py)."""
+        configured = dlt.config.get(f"sources.{self.upstream.section}.base", str)
+        return configured or inspect.signature(self.upstream).parameters["base"].default
+
+    def select(self, months: list[Month], base: str, tally: Tally, dataset: dlt.Dataset | None) -> DltSource:
+        """The dlt source over `months` with only this table's resource selected (`dataset`: the warehouse's, for a
+        source DuckDB reads in place; None on the lake)."""
+        upstream = self.upstream(months, base, tally, **({"dataset": dataset} if self.read_in_place else {}))
+        return upstream.with_resources(self.table)
 
 
 SOURCES: dict[str, Source] = {
-    "yellow": Source(
-        "raw_tlc",
-        tlc.TLC_BASE,
-        lambda months, base, tally, dataset: tlc.trips("yellow", months, base, tally, dataset),
-        "yellow_trips",
-        lambda: tlc.empty_trips("yellow"),
-    ),
-    "green": Source(
-        "raw_tlc",
-        tlc.TLC_BASE,
-        lambda months, base, tally, dataset: tlc.trips("green", months, base, tally, dataset),
-        "green_trips",
-        lambda: tlc.empty_trips("green"),
-    ),
-    "zones": Source(
-        "raw_tlc",
-        tlc.TLC_BASE,
-        lambda months, base, tally, dataset: tlc.taxi_zones(base),
-        "taxi_zones",
-        tlc.empty_zones,
-        monthly=False,
-    ),
-    "citibike": Source(
-        "raw_citibike",
-        citibike.CITIBIKE_BASE,
-        lambda months, base, tally, dataset: citibike.rides(months, base, tally),
-        "trips",
-        citibike.empty_rides,
-    ),
-    "weather": Source(
-        "raw_weather",
-        weather.OPEN_METEO_BASE,
-        lambda months, base, tally, dataset: weather.hourly(months, base, tally),
-        "hourly",
-        weather.empty_hours,
-    ),
+    "yellow": Source(tlc.source, "yellow_trips", lambda: tlc.empty_trips("yellow"), read_in_place=True),
+    "green": Source(tlc.source, "green_trips", lambda: tlc.empty_trips("green"), read_in_place=True),
+    "zones": Source(tlc.source, "taxi_zones", tlc.empty_zones, monthly=False),
+    "citibike": Source(citibike.source, "trips", citibike.empty_rides),
+    "weather": Source(weather.source, "hourly", weather.empty_hours),
 }
 DEFAULT_SOURCES = "yellow,green,zones,citibike,weather"
 
@@ -289,14 +279,15 @@ def load(name: str, months: list[Month], base: str) -> list[dict]:
         if on_lake():
             lake.tidy(source.dataset, [source.table])
         before = month_fingerprints(table, months)
-        resource = source.resource(months, base, tally, None if on_lake() else pipe.dataset())
+        upstream = source.select(months, base, tally, None if on_lake() else pipe.dataset())
+        resource = upstream.resources[source.table]
         if on_lake() or (months and not any(before.values())):
             # Months not landed yet are appended: one INSERT of one file, no staging copy, no delete. On the lake
             # every load appends its month's files and lake.tidy() then deletes the month's earlier files.
             resource.apply_hints(write_disposition="append")
         # A SQL model runs in the destination; Arrow batches go as Parquet files (dlt's default would be INSERT VALUES).
         model = resource.compute_table_schema().get("file_format") == "model"
-        info = pipe.run(resource, loader_file_format=None if model else "parquet")
+        info = pipe.run(upstream, loader_file_format=None if model else "parquet")
         if on_lake():
             lake.tidy(source.dataset, [source.table])
     except PipelineStepFailed as error:
@@ -479,8 +470,9 @@ def create_missing_tables() -> list[str]:
         table = f"{source.dataset}.{source.table}"
         if table_exists(table):
             continue
-        model = source.resource([Month(2000, 1)] if source.monthly else [], source.base, Tally(), None)
-        empty = dlt.resource([source.empty()], name=source.table, columns=model.columns, write_disposition="append")
+        model = source.select([Month(2000, 1)] if source.monthly else [], source.base, Tally(), None)
+        columns = model.resources[source.table].columns
+        empty = dlt.resource([source.empty()], name=source.table, columns=columns, write_disposition="append")
         pipeline(source.dataset, lake.EMPTY).run(empty, loader_file_format="parquet")
         if on_lake() and not lake.exists(table):
             raise IngestError(f"dlt wrote no schema-only file for {table} in {lake.table_dir(table)}.")

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from ingest import settings
 from ingest.common import (
     IngestError,
     Month,
@@ -26,9 +27,6 @@ from ingest.common import (
     in_row_groups,
     with_lineage,
 )
-
-CITIBIKE_BASE = "https://s3.amazonaws.com/tripdata"
-BLOCK_BYTES = 16 << 20
 
 RIDE_SCHEMA = pa.schema(
     [
@@ -129,7 +127,7 @@ def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterat
                 with archive.open(member) as stream:
                     reader = pacsv.open_csv(
                         stream,
-                        read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
+                        read_options=pacsv.ReadOptions(block_size=settings.CSV_BLOCK_BYTES),
                         convert_options=_convert_options(header),
                     )
                     for batch in reader:
@@ -156,18 +154,25 @@ def rides(months: list[Month], base: str, tally: Tally | None = None) -> dlt.sou
 
     @dlt.resource(
         name="trips",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        merge_key="source_month",
         columns={
             "started_at": {"data_type": "timestamp", "timezone": False},
             "ended_at": {"data_type": "timestamp", "timezone": False},
             "source_month": {"data_type": "date", "nullable": False},
         },
+        **settings.REPLACE_MONTHS,
     )
     def monthly_rides() -> Iterator[pa.Table]:
         yield from each_month(months, lambda month: month_rides(month, base), tally or Tally())
 
     return monthly_rides
+
+
+@dlt.source(name="raw_citibike", section="citibike")
+def source(
+    months: list[Month], base: str = settings.CITIBIKE_BASE, tally: Tally | None = None
+) -> dlt.sources.DltResource:
+    """Citi Bike's system data as the raw_citibike dataset: the months' rides."""
+    return rides(months, base, tally)
 
 
 def empty_rides() -> pa.Table:

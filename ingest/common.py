@@ -1,4 +1,5 @@
-"""What every source shares: base locations, downloads and the Arrow schema helpers (months: ingest/months.py).
+"""What every source shares: downloads, month batching and the Arrow schema helpers (months: ingest/months.py,
+constants: ingest/settings.py).
 
 A source never opens a URL or a folder by itself: it asks `fetch()` for a relative path (the upstream layout) and
 gets a local file back, whether the base is the real upstream, a mirror folder or a mirror served over HTTP.
@@ -27,16 +28,11 @@ from dlt.common.normalizers.naming.snake_case import NamingConvention
 from dlt.sources.helpers.requests import Client
 
 from gateway import data_dir
+from ingest import settings
 from ingest.months import IngestError, Month
 
 NAMING = NamingConvention()
 FETCHED: list[Path] = []  # local files handed to sources in this process, newest last
-PROGRESS_ROWS = 1_000_000  # a long file reports its progress every this many rows
-DUCKDB_ROW_GROUP_ROWS = 122_880  # rows in a DuckDB row group
-LOAD_ROWS = 1_000_000  # a load takes the next month while it holds fewer rows: small files share a load, big get one
-# A load of SQL models (files DuckDB reads where they lie: no rows in memory, no files in the load package) takes the
-# next month while it holds fewer rows than this: a few big taxi months pay dlt's fixed cost of a load once.
-MODEL_LOAD_ROWS = 16_000_000
 
 
 @dataclass
@@ -88,11 +84,11 @@ def each_month(
     """Yields the batches (or SELECTs) of the months in turn, from `read(month)`, keeping count of each month's rows
     in `tally`.
 
-    Stops after a month once LOAD_ROWS rows are read (MODEL_LOAD_ROWS when `read` gives SQL models): the months not
-    read (not in `tally.files`) go in the next load.
+    Stops after a month once LOAD_ROWS rows are read (MODEL_LOAD_ROWS when `read` gives SQL models; ingest/settings.py):
+    the months not read (not in `tally.files`) go in the next load.
     """
     for month in months:
-        if sum(tally.rows.values()) >= (MODEL_LOAD_ROWS if model else LOAD_ROWS):
+        if sum(tally.rows.values()) >= (settings.MODEL_LOAD_ROWS if model else settings.LOAD_ROWS):
             break
         tally.reading, tally.rows[month] = month, 0
         for table in read(month):
@@ -102,7 +98,7 @@ def each_month(
     tally.reading = None
 
 
-def in_row_groups(tables: Iterator[pa.Table], rows: int = 4 * DUCKDB_ROW_GROUP_ROWS) -> Iterator[pa.Table]:
+def in_row_groups(tables: Iterator[pa.Table], rows: int = 4 * settings.DUCKDB_ROW_GROUP_ROWS) -> Iterator[pa.Table]:
     """Re-cuts a stream of Arrow tables into tables of exactly `rows` rows (the last one shorter; a change of schema
     ends a table too). dlt writes each as one Parquet row group, and DuckDB inserts whole row groups of its own: a
     part-filled one costs it a rewrite at the next checkpoint (seconds for a month of rides) and room in the file."""
@@ -252,7 +248,7 @@ class Progress:
     """Prints `<file>: N rows read, R rows/s` to stderr every PROGRESS_ROWS rows of a long file."""
 
     def __init__(self, label: str) -> None:
-        self.label, self.rows, self.next_report, self.started = label, 0, PROGRESS_ROWS, time.perf_counter()
+        self.label, self.rows, self.next_report, self.started = label, 0, settings.PROGRESS_ROWS, time.perf_counter()
 
     def add(self, rows: int) -> None:
         """Counts a batch, reporting when another PROGRESS_ROWS rows have been read."""
@@ -260,4 +256,4 @@ class Progress:
         if self.rows >= self.next_report:
             rate = self.rows / max(time.perf_counter() - self.started, 1e-9)
             print(f"  {self.label}: {self.rows:,} rows read, {rate:,.0f} rows/s", file=sys.stderr, flush=True)
-            self.next_report += PROGRESS_ROWS
+            self.next_report += settings.PROGRESS_ROWS

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 
+from ingest import settings
 from ingest.common import (
     NAMING,
     IngestError,
@@ -38,9 +39,6 @@ from ingest.common import (
     sql_literal,
     with_lineage,
 )
-
-TLC_BASE = "https://d37ci6vzurychx.cloudfront.net"
-BATCH_ROWS = 256_000
 
 _MONEY = [
     "fare_amount",
@@ -114,12 +112,12 @@ def open_trip_file(local_path: str, source_file: str, service: str) -> pq.Parque
 
 
 def read_trip_batches(local_path: str, source_file: str, service: str, month: Month) -> Iterator[pa.Table]:
-    """Yields a monthly trip file as conformed Arrow batches of at most BATCH_ROWS rows."""
+    """Yields a monthly trip file as conformed Arrow batches of at most TRIP_BATCH_ROWS rows."""
     schema = TRIP_SCHEMAS[service]
     parquet = open_trip_file(local_path, source_file, service)
     first_row, progress = 0, Progress(source_file)
     try:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+        for batch in parquet.iter_batches(batch_size=settings.TRIP_BATCH_ROWS):
             table = conform(pa.Table.from_batches([batch]), schema)
             yield with_lineage(table, source_file, month, first_row)
             first_row += batch.num_rows
@@ -187,9 +185,8 @@ def trips(
 
     @dlt.resource(
         name=f"{service}_trips",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        merge_key="source_month",
         columns=py_arrow_to_table_schema_columns(empty_trips(service).schema),
+        **settings.REPLACE_MONTHS,
     )
     def monthly_trips() -> Iterator[pa.Table]:
         if dataset is None:
@@ -240,3 +237,14 @@ def taxi_zones(base: str) -> dlt.sources.DltResource:
 def empty_zones() -> pa.Table:
     """No zones, in the landed shape of raw_tlc.taxi_zones."""
     return ZONE_SCHEMA.empty_table().append_column("source_file", pa.array([], pa.string()))
+
+
+@dlt.source(name="raw_tlc", section="tlc")
+def source(
+    months: list[Month], base: str = settings.TLC_BASE, tally: Tally | None = None, dataset: dlt.Dataset | None = None
+) -> tuple[dlt.sources.DltResource, ...]:
+    """The TLC trip record data as the raw_tlc dataset: the months' yellow and green trips, and the zone lookup.
+
+    With the warehouse's `dataset` the taxi months are SQL models DuckDB runs; without it (the lake), Arrow batches.
+    """
+    return trips("yellow", months, base, tally, dataset), trips("green", months, base, tally, dataset), taxi_zones(base)

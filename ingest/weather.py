@@ -23,11 +23,9 @@ import dlt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingest import settings
 from ingest.common import IngestError, Month, Tally, conform, each_month, fetch, location, with_lineage
-
-OPEN_METEO_BASE = "https://archive-api.open-meteo.com"
-LATITUDE, LONGITUDE, TIMEZONE = 40.7128, -74.0060, "America/New_York"
-HOURLY = ["temperature_2m", "precipitation", "rain", "snowfall", "wind_speed_10m", "weather_code"]
+from ingest.settings import HOURLY, LATITUDE, LONGITUDE, OPEN_METEO_BASE, TIMEZONE
 
 HOURLY_SCHEMA = pa.schema(
     [
@@ -117,14 +115,19 @@ def hourly(months: list[Month], base: str, tally: Tally | None = None) -> dlt.so
 
     @dlt.resource(
         name="hourly",
-        write_disposition={"disposition": "merge", "strategy": "delete-insert"},
-        merge_key="source_month",
         columns={"time_utc": {"data_type": "timestamp", "timezone": False}},
+        **settings.REPLACE_MONTHS,
     )
     def monthly_hours() -> Iterator[pa.Table]:
         yield from each_month(months, lambda month: month_hours(month, base), tally or Tally())
 
     return monthly_hours
+
+
+@dlt.source(name="raw_weather", section="weather")
+def source(months: list[Month], base: str = OPEN_METEO_BASE, tally: Tally | None = None) -> dlt.sources.DltResource:
+    """Open-Meteo's historical weather for New York as the raw_weather dataset: the months' hours."""
+    return hourly(months, base, tally)
 
 
 def empty_hours() -> pa.Table:

@@ -32,7 +32,7 @@ import requests
 from gateway import GatewayError, faults
 from gateway.children import Interrupted, call
 from gateway.lock import EXIT_BUSY, WarehouseBusy, warehouse_lock
-from ingest import citibike, tlc, weather
+from ingest import citibike, settings, tlc, weather
 from ingest.__main__ import SOURCES, raw_reader, table_exists
 from ingest.common import check_mirror
 from ingest.months import IngestError, Month, parse_months
@@ -71,7 +71,7 @@ def is_published(source: str, month: Month, mirror: str | None, today: dt.date) 
     if month.last_day >= today:
         return False
     base = mirror or SOURCES[source].base
-    if source == "weather" and base == weather.OPEN_METEO_BASE:
+    if source == "weather" and base == settings.OPEN_METEO_BASE:
         return today - month.last_day >= WEATHER_ARCHIVE_DELAY
     if not urlparse(base).scheme:
         return (Path(base) / relative_path(source, month, base)).is_file()

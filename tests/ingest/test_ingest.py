@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingest import common
+from ingest import settings
 from ingest.__main__ import main as ingest_main
 from tests.conftest import manifest, query, run_ingest, serve
 
@@ -201,7 +201,7 @@ def test_taxi_months_share_a_load_up_to_model_load_rows(
     own_mirror: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, budget: str, loads: int
 ) -> None:
     monkeypatch.setenv("MOBILITY_DATA_DIR", str(data_dir))
-    monkeypatch.setattr(common, budget, 1)
+    monkeypatch.setattr(settings, budget, 1)
     mirror = green_mirror(own_mirror)
     assert ingest_main(["--sources", "green", "--months", "2024-08:2024-11", "--mirror", str(mirror)]) == 0
     months = green_months(data_dir)
@@ -380,3 +380,13 @@ def test_hostile_arguments_are_refused_before_work(args: list[str], message: str
     assert result.returncode == 2
     assert message in result.stderr
     assert not (data_dir / "warehouse.duckdb").exists()
+
+
+def test_a_source_lands_from_the_base_dlt_configuration_gives_it(sample_mirror: Path, data_dir: Path) -> None:
+    """No --mirror: weather reads the mirror its dlt configuration names (SOURCES__WEATHER__BASE), never upstream."""
+    result = run_ingest(
+        data_dir, "--sources", "weather", "--months", "2024-09", env={"SOURCES__WEATHER__BASE": str(sample_mirror)}
+    )
+    assert result.returncode == 0, result.stderr
+    landed = query(data_dir, "SELECT DISTINCT source_request, count(*) OVER () FROM raw_weather.hourly")
+    assert landed == [("v1/archive/2024-09.json", expected_rows(sample_mirror, "weather")["2024-09"])]
