@@ -265,7 +265,7 @@ def landing_error(name: str, months: list[Month], error: PipelineStepFailed, tal
 def load(name: str, months: list[Month], base: str) -> list[dict]:
     """Lands one source's first months of those given (none for zones) in one dlt load; returns them, per month.
 
-    The load takes months while it holds fewer than LOAD_ROWS rows (ingest/common.py), so a list of small files lands
+    The load takes months while it holds fewer than LOAD_ROWS rows (ingest/settings.py), so a list of small files lands
     at once and a big file in a load of its own; taxi months, which DuckDB reads where they lie, share a load up to
     MODEL_LOAD_ROWS.
     """
