@@ -165,9 +165,10 @@ def record_accepted_months(
 
 def approved_keys(context: Context, approval_id: str) -> set[tuple[str, str]]:
     """(name, identifier) of the snapshots one approval covers."""
-    literal = exp.Literal.string(approval_id).sql()
     rows = context.engine_adapter.fetchall(
-        sql(f"SELECT name, identifier FROM {APPROVALS_TABLE} WHERE approval_id = {literal}")
+        exp.select("name", "identifier")
+        .from_(exp.to_table(APPROVALS_TABLE))
+        .where(exp.column("approval_id").eq(exp.Literal.string(approval_id)))
     )
     return {(name, identifier) for name, identifier in rows}
 
@@ -184,10 +185,18 @@ def record_promotion(context: Context, approval_id: str, promoted_by: str) -> No
     adapter = context.engine_adapter
     adapter.create_schema("gate")
     adapter.execute(sql(PROMOTIONS_DDL))
-    promoted_at = datetime.now(UTC).replace(tzinfo=None).isoformat()
-    values = ", ".join(exp.Literal.string(text).sql() for text in (approval_id, stored.plan_id if stored else ""))
-    by = exp.Literal.string(promoted_by).sql()
-    adapter.execute(sql(f"INSERT INTO {PROMOTIONS_TABLE} VALUES ({values}, TIMESTAMP '{promoted_at}', {by})"))
+    promoted_at = exp.cast(
+        exp.Literal.string(datetime.now(UTC).replace(tzinfo=None).isoformat()), exp.DataType.Type.TIMESTAMP
+    )
+    row = exp.Tuple(
+        expressions=[
+            exp.Literal.string(approval_id),
+            exp.Literal.string(stored.plan_id if stored else ""),
+            promoted_at,
+            exp.Literal.string(promoted_by),
+        ]
+    )
+    adapter.execute(exp.insert(exp.Values(expressions=[row]), PROMOTIONS_TABLE))
 
 
 def approval_serving(context: Context, keys: set[tuple[str, str]]) -> str | None:
@@ -195,7 +204,9 @@ def approval_serving(context: Context, keys: set[tuple[str, str]]) -> str | None
     if not keys or not context.engine_adapter.table_exists(APPROVALS_TABLE):
         return None
     rows = context.engine_adapter.fetchall(
-        sql(f"SELECT approval_id, name, identifier FROM {APPROVALS_TABLE} ORDER BY approved_at DESC, approval_id")
+        exp.select("approval_id", "name", "identifier")
+        .from_(exp.to_table(APPROVALS_TABLE))
+        .order_by(exp.column("approved_at").desc(), "approval_id")
     )
     approvals: dict[str, set[tuple[str, str]]] = {}
     for approval_id, name, identifier in rows:

@@ -64,5 +64,10 @@ def test_a_promotion_killed_mid_switch_is_completed_by_the_next_run(
     assert read(data, "SELECT finalized_ts IS NOT NULL FROM sqlmesh._environments WHERE name = 'prod'") == [(True,)]
     switches = read(data, "SELECT promoted_by FROM gate.promotions ORDER BY promoted_at")
     assert "run, completing an interrupted promotion" in switches[-1][0]
+    unknown = (
+        "SELECT count(*) FROM gate.promotions "
+        "WHERE approval_id NOT IN (SELECT approval_id FROM gate.approved_snapshots)"
+    )
+    assert read(data, unknown) == [(0,)]  # every switch names the approval prod was switched to
     checked = make(clone, data, "check", "ENV=prod")
     assert checked.returncode == 0, output(checked)
