@@ -7,7 +7,6 @@ column names) are mapped onto it. CSVs are streamed out of the zip by pyarrow in
 
 from __future__ import annotations
 
-import functools
 import zipfile
 from collections.abc import Iterator
 
@@ -26,7 +25,6 @@ from ingest.common import (
     each_month,
     fetch,
     in_row_groups,
-    read_ahead,
     with_lineage,
 )
 
@@ -114,44 +112,35 @@ def _legacy_to_current(table: pa.Table) -> pa.Table:
     return table
 
 
-def read_member_batches(local_path: str, source_file: str, member: str, month: Month) -> Iterator[pa.Table]:
-    """Yields one CSV of a monthly zip as conformed Arrow batches, with its row numbers (opens the zip itself, so
-    that several CSVs of one zip can be read at once)."""
-    lineage = f"{source_file}/{member}"
-    first_row, progress = 0, Progress(lineage)
-    try:
-        with zipfile.ZipFile(local_path) as archive:
-            header = _read_header(archive, member)
-            with archive.open(member) as stream:
-                reader = pacsv.open_csv(
-                    stream,
-                    read_options=pacsv.ReadOptions(block_size=settings.CSV_BLOCK_BYTES),
-                    convert_options=_convert_options(header),
-                )
-                for batch in reader:
-                    table = _legacy_to_current(pa.Table.from_batches([batch]))
-                    table = conform(table, RIDE_SCHEMA, renames=_LEGACY)
-                    yield with_lineage(table, lineage, month, first_row)
-                    first_row += batch.num_rows
-                    progress.add(batch.num_rows)
-    except (pa.ArrowInvalid, zipfile.BadZipFile, EOFError, OSError) as error:
-        raise IngestError(
-            f"{lineage}: reading failed after row {first_row}: {error}. "
-            "The CSV is malformed or the zip is truncated; nothing of this month was loaded."
-        ) from error
-
-
 def read_ride_batches(local_path: str, source_file: str, month: Month) -> Iterator[pa.Table]:
-    """Yields every CSV of a monthly zip as conformed Arrow batches, CSV by CSV, with row numbers per CSV. The next
-    CSV is already being inflated and parsed on another core while this one's batches are written (read_ahead)."""
+    """Yields every CSV of a monthly zip as conformed Arrow batches, with row numbers per CSV."""
     try:
-        with zipfile.ZipFile(local_path) as archive:
-            members = csv_members(archive, source_file)
+        archive = zipfile.ZipFile(local_path)
     except zipfile.BadZipFile as error:
         raise IngestError(f"{source_file} is not a readable zip ({error}); fetch it again.") from error
-    yield from read_ahead(
-        [functools.partial(read_member_batches, local_path, source_file, member, month) for member in members]
-    )
+    with archive:
+        for member in csv_members(archive, source_file):
+            lineage = f"{source_file}/{member}"
+            header = _read_header(archive, member)
+            first_row, progress = 0, Progress(lineage)
+            try:
+                with archive.open(member) as stream:
+                    reader = pacsv.open_csv(
+                        stream,
+                        read_options=pacsv.ReadOptions(block_size=settings.CSV_BLOCK_BYTES),
+                        convert_options=_convert_options(header),
+                    )
+                    for batch in reader:
+                        table = _legacy_to_current(pa.Table.from_batches([batch]))
+                        table = conform(table, RIDE_SCHEMA, renames=_LEGACY)
+                        yield with_lineage(table, lineage, month, first_row)
+                        first_row += batch.num_rows
+                        progress.add(batch.num_rows)
+            except (pa.ArrowInvalid, zipfile.BadZipFile, EOFError, OSError) as error:
+                raise IngestError(
+                    f"{lineage}: reading failed after row {first_row}: {error}. "
+                    "The CSV is malformed or the zip is truncated; nothing of this month was loaded."
+                ) from error
 
 
 def month_rides(month: Month, base: str) -> Iterator[pa.Table]:

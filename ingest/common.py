@@ -10,11 +10,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import queue
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -117,55 +115,6 @@ def in_row_groups(tables: Iterator[pa.Table], rows: int = 4 * settings.DUCKDB_RO
         pending = [held] if held.num_rows else []
     if pending:
         yield pa.concat_tables(pending)
-
-
-def read_ahead(readers: list[Callable[[], Iterator]], workers: int = 2, depth: int = 2) -> Iterator:
-    """Yields the items of every reader, reader by reader and in order, while the next `workers - 1` readers already
-    run on threads (at most `depth` items each held ahead). Reading is mostly inflating and parsing, which release
-    the GIL, so a zip of several CSVs reads on every core while dlt writes what came before. A reader's error is
-    raised here, where its items would have come; closing this generator stops the readers still running."""
-    done, stop = object(), threading.Event()
-    started: list[tuple[queue.Queue, threading.Thread]] = []
-
-    def run(reader: Callable[[], Iterator], out: queue.Queue) -> None:
-        def put(item: object) -> bool:
-            while not stop.is_set():
-                try:
-                    out.put(item, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        try:
-            for item in reader():
-                if not put(item):
-                    return
-            put(done)
-        except BaseException as error:  # handed to the consumer, which raises it where the items would have come
-            put(error)
-
-    def start(index: int) -> None:
-        out: queue.Queue = queue.Queue(depth)
-        thread = threading.Thread(target=run, args=(readers[index], out), name=f"read-ahead-{index}", daemon=True)
-        thread.start()
-        started.append((out, thread))
-
-    try:
-        for index in range(min(workers, len(readers))):
-            start(index)
-        for index in range(len(readers)):
-            out = started[index][0]
-            while (item := out.get()) is not done:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-            if index + workers < len(readers):
-                start(index + workers)
-    finally:
-        stop.set()
-        for _, thread in started:
-            thread.join()
 
 
 def check_mirror(mirror: str | None) -> str | None:
