@@ -8,11 +8,14 @@ files, the full backfill, the smaller scale): keys ending in `_ratio` in report.
 Steps, each a subprocess timed with its peak RSS (sampled from /proc while it runs):
   sample     python -m ingest.sample            the mirror (months plus the next one, for the scheduled run)
   ingest     python -m ingest                   dlt, per source rows/s next to DuckDB read_parquet/read_csv/read_json
-                                                (Citi Bike's zips also next to unzipping them plus read_csv)
+                                                (Citi Bike's zips also next to unzipping them plus read_csv); landed
+                                                INGEST_REPEATS times in all, each landing followed by DuckDB's reads,
+                                                and each side's median compared
   backfill   sqlmesh plan dev                   every model over every landed day
   gate       python -m checks.promote           scan dev with Soda, approve, promote prod (virtual update)
   next month python -m ops.run --months <next>   the scheduled run (make run): ingest, run on a copy, checks, swap
   one day    sqlmesh run                        prod with one more day due: the newest day, forgotten by the state
+                                                (ONE_DAY_REPEATS times, the median)
 Then the four classic taxi queries on marts.fct_taxi_trips and on the raw tables, and the fixed cost of a landed month:
 weather, then green, landed for one month and for twelve from small files, each in a fresh folder
 (`ingest_12_vs_1_month_<source>_ratio`). Last, restatement by month: one warehouse of three months and then of
@@ -54,6 +57,8 @@ QUERY_REPEATS = 3
 RSS_SAMPLE_SECONDS = 0.1
 MONTHS_SCALE = 0.01  # small files: landing them is dominated by what each load costs whatever its size
 MONTHS_REPEATS = 3
+INGEST_REPEATS = 3  # landings of the mirror, each paired with DuckDB's reads of its files: each side's median counts
+ONE_DAY_REPEATS = 3  # the same day, forgotten and run again: the median counts
 MONTHS_SPANS = {"1": "2024-01", "12": "2024-01:2024-12"}
 RESTATE_SCALE = 0.05
 RESTATE_SPANS = {"3": "2024-01:2024-03", "12": "2024-01:2024-12"}
@@ -180,7 +185,8 @@ def duckdb_reference(mirror: Path, months: list[Month], scratch: Path) -> dict[s
         "weather": [mirror / f"v1/archive/{month}.json" for month in months],
     }
     csv_dir = scratch / "citibike-csv"
-    csv_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(csv_dir, ignore_errors=True)  # each reference unzips into a fresh folder
+    csv_dir.mkdir(parents=True)
     started = time.perf_counter()
     for month in months:
         with zipfile.ZipFile(mirror / f"{month.year:04d}{month.month:02d}-citibike-tripdata.zip") as archive:
@@ -208,26 +214,59 @@ def duckdb_reference(mirror: Path, months: list[Month], scratch: Path) -> dict[s
     return out
 
 
-def ingest_rates(data: Path, reference: dict[str, dict]) -> dict[str, dict]:
-    """Rows/s per source from the ingest summary, next to DuckDB's rows/s on the same files."""
+def landed_seconds(data: Path) -> dict[str, dict[str, float]]:
+    """Rows and seconds per source of the landing last_ingest.json in `data` records (a source's months summed)."""
     landed = json.loads((data / "last_ingest.json").read_text())["landed"]
+    out: dict[str, dict[str, float]] = {}
+    for entry in landed:
+        total = out.setdefault(entry["source"], {"rows": 0, "seconds": 0.0})
+        total["rows"] += entry["rows"]
+        total["seconds"] += entry["seconds"]
+    return out
+
+
+def ingest_rates(landings: list[dict[str, dict]], references: list[dict[str, dict]]) -> dict[str, dict]:
+    """Rows/s per source next to DuckDB's rows/s on the same files: the median of the landings against the median of
+    the references (paired runs, INGEST_REPEATS of each), with every run's seconds kept."""
     out = {}
-    for source, ref in reference.items():
-        loads = [entry for entry in landed if entry["source"] == source]
-        rows, seconds = sum(e["rows"] for e in loads), sum(e["seconds"] for e in loads)
+    for source in references[0]:
+        rows = landings[0][source]["rows"]
+        runs = [landing[source]["seconds"] for landing in landings]
+        reference_runs = [reference[source]["seconds"] for reference in references]
+        seconds, reference = statistics.median(runs), statistics.median(reference_runs)
         out[source] = {
             "rows": rows,
             "ingest_seconds": round(seconds, 2),
             "ingest_rows_per_s": round(rows / seconds),
-            "duckdb_seconds": ref["seconds"],
-            "duckdb_rows_per_s": round(ref["rows"] / ref["seconds"]),
-            "ingest_vs_duckdb_ratio": round(seconds / ref["seconds"], 2),
+            "duckdb_seconds": round(reference, 3),
+            "duckdb_rows_per_s": round(references[0][source]["rows"] / reference),
+            "ingest_vs_duckdb_ratio": round(seconds / reference, 2),
+            "ingest_runs_seconds": [round(run, 2) for run in runs],
+            "duckdb_runs_seconds": reference_runs,
         }
-        if "unzip_seconds" in ref:
-            out[source]["unzip_seconds"] = ref["unzip_seconds"]
-            unzip_and_read = ref["unzip_seconds"] + ref["seconds"]
-            out[source]["ingest_vs_unzip_and_duckdb_ratio"] = round(seconds / unzip_and_read, 2)
+        if "unzip_seconds" in references[0][source]:
+            unzip = statistics.median([reference[source]["unzip_seconds"] for reference in references])
+            out[source]["unzip_seconds"] = round(unzip, 3)
+            out[source]["ingest_vs_unzip_and_duckdb_ratio"] = round(seconds / (unzip + reference), 2)
     return out
+
+
+def paired_ingest_rates(data: Path, months: list[Month], log: Path) -> dict[str, dict]:
+    """ingest_rates of INGEST_REPEATS paired runs: the landing already in `data` then DuckDB reading the same files,
+    and again, each further landing in a fresh folder (deleted after), so a slow moment weighs on one pair only."""
+    span = f"{months[0]}:{months[-1]}"
+    landings = [landed_seconds(data)]
+    references = [duckdb_reference(data / "mirror", months, data / "reference")]
+    for repeat in range(1, INGEST_REPEATS):
+        again = data / "ingest-again"
+        shutil.rmtree(again, ignore_errors=True)
+        again.mkdir()
+        command = python("-m", "ingest", "--months", span, "--mirror", str(data / "mirror"))
+        run_step(f"ingest again ({repeat + 1} of {INGEST_REPEATS})", command, again, log)
+        landings.append(landed_seconds(again))
+        shutil.rmtree(again)
+        references.append(duckdb_reference(data / "mirror", months, data / "reference"))
+    return ingest_rates(landings, references)
 
 
 def timed_query(connection: duckdb.DuckDBPyConnection, sql: str) -> float:
@@ -281,8 +320,7 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
         ),
         run_step("ingest", python("-m", "ingest", "--months", span, "--mirror", str(data / "mirror")), data, log),
     ]
-    reference = duckdb_reference(data / "mirror", months, data / "reference")
-    rates = ingest_rates(data, reference)
+    rates = paired_ingest_rates(data, months, log)
     steps.append(
         run_step("backfill (sqlmesh plan dev)", sqlmesh("plan", "dev", "--auto-apply", "--no-prompts"), data, log)
     )
@@ -290,12 +328,14 @@ def pipeline(scale: float, months: list[Month], root: Path) -> dict:
     queries = taxi_queries(data)
     scheduled = python("-m", "ops.run", "--months", str(after), "--mirror", str(data / "mirror"))
     steps.append(run_step(NEXT_MONTH_STEP, scheduled, data, log))
-    steps.append(one_day_run(data, log))
+    one_day, one_day_runs = one_day_run(data, log)
+    steps.append(one_day)
     return {
         "scale": scale,
         "months": span,
         "steps": [asdict(step) for step in steps],
         "ingest": rates,
+        "one_day_runs_seconds": one_day_runs,
         "taxi_queries": queries,
         "promotion_seconds": gate_step_seconds(log, "promote", "approve"),
     }
@@ -320,12 +360,21 @@ def forget_newest_day() -> None:
     )
 
 
-def one_day_run(data: Path, log: Path) -> Step:
-    """`sqlmesh run` of prod with exactly one more day due (forget_newest_day, not timed): what one more day costs."""
+def one_day_run(data: Path, log: Path) -> tuple[Step, list[float]]:
+    """`sqlmesh run` of prod with exactly one more day due (forget_newest_day, not timed): what one more day costs.
+
+    Run ONE_DAY_REPEATS times, the same day each time: the step is their median (its peak RSS the largest), returned
+    with each run's seconds."""
     environment = {**os.environ, "MOBILITY_DATA_DIR": str(data), "SQLMESH__DISABLE_ANONYMIZED_ANALYTICS": "1"}
     forget = python("-c", "from ops.bench import forget_newest_day; forget_newest_day()")
-    subprocess.run(forget, cwd=PROJECT_DIR, env=environment, check=True, stdout=subprocess.DEVNULL)
-    return run_step(ONE_DAY_STEP, sqlmesh("run", "prod"), data, log)
+    runs = []
+    for repeat in range(ONE_DAY_REPEATS):
+        subprocess.run(forget, cwd=PROJECT_DIR, env=environment, check=True, stdout=subprocess.DEVNULL)
+        runs.append(run_step(f"{ONE_DAY_STEP} ({repeat + 1} of {ONE_DAY_REPEATS})", sqlmesh("run", "prod"), data, log))
+    median = Step(
+        ONE_DAY_STEP, statistics.median([run.seconds for run in runs]), max(run.peak_rss_mb for run in runs), 0
+    )
+    return median, [run.seconds for run in runs]
 
 
 def forget_month(month: str) -> None:
@@ -570,15 +619,17 @@ def markdown(report: dict) -> str:
         f"Python {host['python']}, DuckDB {host['duckdb']}, SQLMesh {host['sqlmesh']}, dlt {host['dlt']}, "
         f"pyarrow {host['pyarrow']}, soda-core-duckdb {host['soda-core-duckdb']}.",
         "",
-        "## Ingest (dlt) next to DuckDB reading the same files",
+        f"## Ingest (dlt) next to DuckDB reading the same files (medians of {INGEST_REPEATS} paired runs)",
         "",
-        "| source | rows | ingest s | ingest rows/s | DuckDB s | DuckDB rows/s | ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| source | rows | ingest s | ingest rows/s | DuckDB s | DuckDB rows/s | ratio | ingest runs s | DuckDB runs s"
+        " |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for source, rate in main["ingest"].items():
         lines.append(
             f"| {source} | {rate['rows']:,} | {rate['ingest_seconds']} | {rate['ingest_rows_per_s']:,} | "
-            f"{rate['duckdb_seconds']} | {rate['duckdb_rows_per_s']:,} | {rate['ingest_vs_duckdb_ratio']} |"
+            f"{rate['duckdb_seconds']} | {rate['duckdb_rows_per_s']:,} | {rate['ingest_vs_duckdb_ratio']} | "
+            f"{', '.join(map(str, rate['ingest_runs_seconds']))} | {', '.join(map(str, rate['duckdb_runs_seconds']))} |"
         )
     for source, rate in main["ingest"].items():
         if "unzip_seconds" in rate:
@@ -597,6 +648,7 @@ def markdown(report: dict) -> str:
         ]
         lines += [f"| {step['name']} | {step['seconds']} | {step['peak_rss_mb']} |" for step in run["steps"]]
         lines.append(f"| promotion to prod inside the gate | {run['promotion_seconds']} | |")
+        lines += ["", f"{ONE_DAY_STEP}: the median of {', '.join(map(str, run['one_day_runs_seconds']))} s."]
     demo = report["demo"]
     lines += [
         "",
